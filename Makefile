@@ -1,0 +1,130 @@
+# banger - one entry point for build, test, install, package and bench.
+# See README.md; the targets and variables are CONTRACT.md's "Build" table.
+
+BUILD_DIR ?= build
+VERSION ?= 0.1.0
+# Empty: every migration in the registry. N: an "older release" knowing ids <= N.
+BANGER_MAX_MIGRATION ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+
+ifneq ($(shell printf '%s' '$(VERSION)' | grep -Ex '[A-Za-z0-9.+~:_-]+'),$(VERSION))
+$(error VERSION must be made of letters, digits and . + ~ : _ -)
+endif
+ifneq ($(BANGER_MAX_MIGRATION),)
+ifneq ($(shell printf '%s' '$(BANGER_MAX_MIGRATION)' | grep -Ex '[0-9]+'),$(BANGER_MAX_MIGRATION))
+$(error BANGER_MAX_MIGRATION must be a whole number)
+endif
+endif
+
+PKGS := sqlite3 libseccomp libcap
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Debian's hardening (dpkg-buildflags with hardening=+all), with
+# _FORTIFY_SOURCE=3 as DESIGN.md asks, and warnings as errors.
+HARDENING := -O2 -g -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+	-fPIE -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -Wformat -Werror=format-security
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(SANITIZE),1)
+HARDENING := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -fPIE
+SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+BANGER_CFLAGS = -std=gnu11 $(HARDENING) $(WARNINGS) -Iinclude -I$(BUILD_DIR)/gen \
+	$(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+BANGER_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed $(SAN_LDFLAGS) $(LDFLAGS)
+
+LIB_SRCS := $(sort $(wildcard src/common/*.c src/store/*.c src/sandbox/*.c \
+	src/daemon/*.c src/update/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD_DIR)/obj/%.o)
+LIB := $(BUILD_DIR)/libbanger.a
+CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture
+# The "older releases" the tests and the demo update from.
+RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
+RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
+
+DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev \
+	libcmocka-dev bats jq util-linux
+
+.PHONY: all deps check check-sanitize demo clean install uninstall deb bench FORCE
+.DEFAULT_GOAL := all
+
+all: $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger
+
+# Rewritten only when VERSION or BANGER_MAX_MIGRATION change, so that a
+# different setting rebuilds exactly what depends on it.
+$(CONFIG_H): FORCE
+	@mkdir -p $(@D)
+	@printf '#define BANGER_VERSION "%s"\n#define BANGER_MAX_MIGRATION %s\n' \
+		'$(VERSION)' '$(or $(BANGER_MAX_MIGRATION),INT64_MAX)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD_DIR)/obj/%.o: %.c $(CONFIG_H)
+	@mkdir -p $(@D)
+	$(CC) $(BANGER_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD_DIR)/bangerd: $(BUILD_DIR)/obj/src/cmd/bangerd.o $(LIB)
+	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD_DIR)/banger: $(BUILD_DIR)/obj/src/cmd/banger.o $(LIB)
+	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The CLIs again, without main(), for in-process tests.
+$(BUILD_DIR)/obj/nomain/%.o: %.c $(CONFIG_H)
+	@mkdir -p $(@D)
+	$(CC) $(BANGER_CFLAGS) -DBANGER_NO_MAIN -c -o $@ $<
+
+$(BUILD_DIR)/tests/unit/%: $(BUILD_DIR)/obj/tests/unit/%.o $(BUILD_DIR)/obj/tests/unit/support.o \
+		$(BUILD_DIR)/obj/nomain/src/cmd/bangerd.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+$(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(RELEASE_1) $(RELEASE_2): FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) \
+		BANGER_MAX_MIGRATION=$(patsubst release-%,%,$(notdir $(@D))) $@
+
+# Install the build and test dependencies that are missing (Debian 12).
+deps:
+	@missing=$$(for p in $(DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make deps: missing:" $$missing "- run 'make deps' as root" >&2; exit 1; fi; \
+	echo "make deps: installing" $$missing; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+.SECONDARY:
+
+check: deps
+	@$(MAKE) --no-print-directory all-tests
+	@tests/run $(BUILD_DIR)
+
+.PHONY: all-tests
+all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2)
+
+check-sanitize: deps
+	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/sanitize SANITIZE=1 all-tests
+	@tests/run $(BUILD_DIR)/sanitize
+
+demo: deps
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2)
+	@tests/demo $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)
+
+-include $(shell find $(BUILD_DIR)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,43 @@
+/* paths.h - where the state dir, the database and the control socket are.
+ *
+ * The rules are CONTRACT.md's "Paths" table:
+ *   system mode: /var/lib/banger, /var/lib/banger/banger.db,
+ *                /run/banger/bangerd.sock
+ *   user mode:   $XDG_STATE_HOME/banger (absolute XDG_STATE_HOME only, as the
+ *                XDG spec says), else ~/.local/state/banger; the socket in
+ *                $XDG_RUNTIME_DIR/banger/, else in the state dir.
+ * Overrides, strongest first: --db, --state-dir, $BANGER_STATE_DIR.
+ */
+#ifndef BANGER_PATHS_H
+#define BANGER_PATHS_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "banger/error.h"
+
+#define PATHS_SYSTEM_STATE_DIR "/var/lib/banger"
+#define PATHS_SYSTEM_RUNTIME_DIR "/run/banger"
+#define PATHS_DB_NAME "banger.db"
+#define PATHS_SOCKET_NAME "bangerd.sock"
+
+struct paths_options {
+	bool system;		/* --system */
+	const char *state_dir;	/* --state-dir, or NULL */
+	const char *db;		/* --db, or NULL */
+	const char *socket;	/* --socket, or NULL */
+};
+
+struct banger_paths {
+	char state_dir[PATH_MAX];
+	char db[PATH_MAX];
+	char socket[PATH_MAX];
+};
+
+/* Resolve the three paths from the options and the environment.
+ * Returns 0, or -EINVAL with err set when no state dir can be found (no
+ * HOME and no passwd entry) or a path does not fit PATH_MAX. */
+int paths_resolve(const struct paths_options *opts, struct banger_paths *out,
+		  struct banger_error *err);
+
+#endif

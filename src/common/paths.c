@@ -1,0 +1,83 @@
+#include "banger/paths.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int join(char *out, size_t size, const char *a, const char *b,
+		struct banger_error *err)
+{
+	int n = b ? snprintf(out, size, "%s/%s", a, b) : snprintf(out, size, "%s", a);
+	if (n < 0 || (size_t)n >= size)
+		return banger_error_set(err, -ENAMETOOLONG, "path too long: %s/%s", a, b ? b : "");
+	return 0;
+}
+
+/* An environment variable that names an absolute directory, or NULL. The XDG
+ * base directory spec says relative values are invalid and must be ignored. */
+static const char *absolute_env(const char *name)
+{
+	const char *v = getenv(name);
+	return (v != NULL && v[0] == '/') ? v : NULL;
+}
+
+static const char *home_dir(void)
+{
+	const char *home = absolute_env("HOME");
+	if (home != NULL)
+		return home;
+	struct passwd *pw = getpwuid(geteuid());
+	return (pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/') ? pw->pw_dir : NULL;
+}
+
+static int resolve_state_dir(const struct paths_options *opts, char *out, size_t size,
+			     struct banger_error *err)
+{
+	const char *env = getenv("BANGER_STATE_DIR");
+	if (opts->state_dir != NULL)
+		return join(out, size, opts->state_dir, NULL, err);
+	if (env != NULL && env[0] != '\0')
+		return join(out, size, env, NULL, err);
+	if (opts->system)
+		return join(out, size, PATHS_SYSTEM_STATE_DIR, NULL, err);
+	const char *xdg = absolute_env("XDG_STATE_HOME");
+	if (xdg != NULL)
+		return join(out, size, xdg, "banger", err);
+	const char *home = home_dir();
+	if (home == NULL)
+		return banger_error_set(err, -EINVAL,
+					"cannot find a state dir: set HOME or XDG_STATE_HOME, or pass --state-dir");
+	return join(out, size, home, ".local/state/banger", err);
+}
+
+static int resolve_socket(const struct paths_options *opts, const char *state_dir,
+			  char *out, size_t size, struct banger_error *err)
+{
+	if (opts->socket != NULL)
+		return join(out, size, opts->socket, NULL, err);
+	if (opts->system)
+		return join(out, size, PATHS_SYSTEM_RUNTIME_DIR, PATHS_SOCKET_NAME, err);
+	const char *runtime = absolute_env("XDG_RUNTIME_DIR");
+	if (runtime != NULL) {
+		char dir[PATH_MAX];
+		int rc = join(dir, sizeof(dir), runtime, "banger", err);
+		return rc ? rc : join(out, size, dir, PATHS_SOCKET_NAME, err);
+	}
+	return join(out, size, state_dir, PATHS_SOCKET_NAME, err);
+}
+
+int paths_resolve(const struct paths_options *opts, struct banger_paths *out,
+		  struct banger_error *err)
+{
+	int rc = resolve_state_dir(opts, out->state_dir, sizeof(out->state_dir), err);
+	if (rc)
+		return rc;
+	rc = opts->db ? join(out->db, sizeof(out->db), opts->db, NULL, err)
+		      : join(out->db, sizeof(out->db), out->state_dir, PATHS_DB_NAME, err);
+	if (rc)
+		return rc;
+	return resolve_socket(opts, out->state_dir, out->socket, sizeof(out->socket), err);
+}
