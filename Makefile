@@ -93,8 +93,9 @@ $(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Release N knows migrations 1..N and calls itself version 0.0.N.
 $(RELEASE_1) $(RELEASE_2): FORCE
-	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) \
+	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) \
 		BANGER_MAX_MIGRATION=$(patsubst release-%,%,$(notdir $(@D))) $@
 
 # Install the build and test dependencies that are missing (Debian 12).

@@ -127,7 +127,8 @@ struct vm {
 };
 
 /* Each returns 0, -ENOENT (get/delete of a missing id), -EEXIST (a name in
- * use), -EINVAL (a field out of range) or STORE_FAILED, with err set. */
+ * use), -EINVAL (a field out of range, a VM on a missing image, deleting an
+ * image a VM uses) or STORE_FAILED, with err set. */
 int image_create(struct store *s, const char *name, const char *digest,
 		 int64_t size_bytes, int64_t *id, struct banger_error *err);
 int image_get(struct store *s, int64_t id, struct image *out, struct banger_error *err);

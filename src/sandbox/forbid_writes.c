@@ -20,7 +20,7 @@ static const unsigned long write_open_flags[] = { O_WRONLY, O_RDWR, O_CREAT, O_T
 
 /* Syscalls that change the file system by name or by descriptor. */
 static const char *const denied[] = {
-	"creat", "truncate", "ftruncate", "fallocate",
+	"truncate", "ftruncate", "fallocate",
 	"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2",
 	"link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat", "mknod", "mknodat",
 	"chmod", "fchmod", "fchmodat", "chown", "fchown", "lchown", "fchownat",
@@ -56,6 +56,9 @@ int sandbox_forbid_writes(struct banger_error *err)
 	 * makes glibc and SQLite use openat, which we can inspect. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+	/* creat() is open(O_CREAT|O_WRONLY|O_TRUNC): refused like one. */
+	if (rc == 0 && seccomp_syscall_resolve_name("creat") != __NR_SCMP_ERROR)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(creat), 0);
 	for (size_t i = 0; rc == 0 && i < sizeof(denied) / sizeof(denied[0]); i++) {
 		int nr = seccomp_syscall_resolve_name(denied[i]);
 		if (nr != __NR_SCMP_ERROR)

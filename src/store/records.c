@@ -16,7 +16,8 @@ static int fail(struct store *s, int rc, const char *what, struct banger_error *
 	if (ext == SQLITE_CONSTRAINT_UNIQUE)
 		return banger_error_set(err, -EEXIST, "%s: %s: the name is in use", store_path(s), what);
 	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return banger_error_set(err, -ENOENT, "%s: %s: a referenced record does not exist",
+		return banger_error_set(err, -EINVAL,
+					"%s: %s: it refers to a missing record, or another record refers to it",
 					store_path(s), what);
 	if ((ext & 0xff) == SQLITE_CONSTRAINT)
 		return banger_error_set(err, -EINVAL, "%s: %s: a value is out of range", store_path(s), what);

@@ -75,6 +75,22 @@ static int exec_sql(struct store *s, const char *sql, const char *what, struct b
 	return rc == SQLITE_OK ? 0 : store_sqlite_error(err, s->db, rc, s->path, what);
 }
 
+/* Changing the journal mode needs an exclusive lock, and SQLite returns
+ * BUSY for it without calling the busy handler when another connection
+ * (a second bangerd starting, an updater's check) holds any lock: retry
+ * for as long as the busy timeout would have waited. */
+static int switch_to_wal(struct store *s, struct banger_error *err)
+{
+	for (int waited = 0;; waited += 10) {
+		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= WRITE_BUSY_TIMEOUT_MS)
+			return store_sqlite_error(err, s->db, rc, s->path, "cannot switch to WAL");
+		sqlite3_sleep(10);
+	}
+}
+
 static int has_unknown(const struct id_list *applied, const struct migration_set *known,
 		       int64_t *first_unknown)
 {
@@ -266,7 +282,7 @@ enum store_status store_open(const char *path, const struct migration_set *known
 	}
 	sqlite3_busy_timeout(s->db, WRITE_BUSY_TIMEOUT_MS);
 	if (exec_sql(s, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err) ||
-	    exec_sql(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL", err) ||
+	    switch_to_wal(s, err) ||
 	    exec_sql(s, "PRAGMA synchronous = FULL", "cannot set synchronous", err))
 		goto fail;
 	/* journal_mode=WAL is a write: on a database we have not yet proven

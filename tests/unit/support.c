@@ -94,7 +94,8 @@ struct snapshot *snapshot_take(const char *dir)
 			e->bytes = read_all(path_in(dir, de->d_name), e->st.st_size);
 	}
 	closedir(d);
-	qsort(s->entries, s->count, sizeof(*s->entries), by_name);
+	if (s->count)
+		qsort(s->entries, s->count, sizeof(*s->entries), by_name);
 	return s;
 }
 

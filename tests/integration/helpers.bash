@@ -1,0 +1,55 @@
+# Shared by the bats suites. BANGER_BUILD is set by tests/run (default: build).
+BANGER_BUILD=${BANGER_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
+BANGERD=$BANGER_BUILD/bangerd
+BANGERD_R1=$BANGER_BUILD/release-1/bangerd	# knows migrations 1
+BANGERD_R2=$BANGER_BUILD/release-2/bangerd	# knows migrations 1 2
+FIXTURE=$BANGER_BUILD/tests/fixture
+
+common_setup() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/banger-bats.XXXXXX")
+	DB=$WORK/banger.db
+	unset BANGER_STATE_DIR XDG_STATE_HOME XDG_RUNTIME_DIR
+}
+
+common_teardown() {
+	# a writer left running by a failed test must not outlive it
+	[ -n "${HOLDER_PID:-}" ] && kill -9 "$HOLDER_PID" 2>/dev/null
+	rm -rf "$WORK"
+}
+
+# A listing of every file in a directory with its bytes' hash, mode and
+# size: equal listings before and after mean nothing was created, changed
+# or removed.
+dir_state() {
+	(cd "$1" && find . -mindepth 1 -printf '%p %y %m %s ' -exec sh -c \
+		'[ -f "$1" ] && sha256sum < "$1" | cut -c1-64 || echo -' _ {} \; | sort)
+}
+
+# Start a writer that stays (fixture hold ...); sets HOLDER_PID and HOLDER_IN.
+hold() {
+	local fifo=$WORK/.holder-in
+	mkfifo "$fifo"
+	"$FIXTURE" hold "$@" < "$fifo" > "$WORK/.holder-out" &
+	HOLDER_PID=$!
+	exec {HOLDER_IN}> "$fifo"
+	rm -f "$fifo"
+	for _ in $(seq 100); do
+		grep -q ready "$WORK/.holder-out" 2>/dev/null && { rm -f "$WORK/.holder-out"; return 0; }
+		kill -0 "$HOLDER_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+hold_kill() {
+	kill -9 "$HOLDER_PID"
+	wait "$HOLDER_PID" 2>/dev/null || true
+	exec {HOLDER_IN}>&-
+	HOLDER_PID=
+}
+
+hold_release() {
+	exec {HOLDER_IN}>&-
+	wait "$HOLDER_PID"
+	HOLDER_PID=
+}

@@ -1,0 +1,141 @@
+/* fixture: builds real databases for the bats suites and the demo, through
+ * the store's own API (not a copy of its SQL).
+ *
+ *   fixture migrate DB N        apply migrations 1..N (creating DB)
+ *   fixture seed DB N           at schema N: add three images and two VMs
+ *   fixture list DB             print the images and VMs
+ *   fixture exec DB SQL         run SQL in a plain read-write connection
+ *   fixture hold DB JOURNAL commit|open SQL
+ *                               a writer that stays: journal_mode JOURNAL,
+ *                               no automatic checkpoint, a one-page cache
+ *                               (so an open transaction spills into the main
+ *                               file and its journal is hot), runs SQL in a
+ *                               transaction, commits it or leaves it open,
+ *                               prints "ready" and waits for end of input
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banger/store.h"
+
+static struct migration_set upto(const char *n)
+{
+	struct migration_set set = store_known_migrations();
+	int64_t max = strtoll(n, NULL, 10);
+	size_t count = 0;
+	while (count < set.count && set.items[count].id <= max)
+		count++;
+	set.count = count;
+	return set;
+}
+
+static struct store *open_at(const char *db, const char *n)
+{
+	struct migration_set set = upto(n);
+	struct store *s;
+	struct banger_error err = { 0 };
+	if (store_open(db, &set, &s, NULL, &err) != STORE_OK) {
+		fprintf(stderr, "fixture: %s\n", err.msg);
+		exit(1);
+	}
+	return s;
+}
+
+static int print_image(const struct image *i, void *ctx)
+{
+	(void)ctx;
+	printf("image %" PRId64 " %s %" PRId64 " bytes\n", i->id, i->name, i->size_bytes);
+	return 0;
+}
+
+static int print_vm(const struct vm *v, void *ctx)
+{
+	(void)ctx;
+	printf("vm %" PRId64 " %s image=%" PRId64 " vcpus=%d memory=%dMiB %s\n", v->id, v->name,
+	       v->image_id, v->vcpus, v->memory_mib, v->state);
+	return 0;
+}
+
+static void check(int rc, const struct banger_error *err)
+{
+	if (rc != 0) {
+		fprintf(stderr, "fixture: %s\n", err->msg);
+		exit(1);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct banger_error err = { 0 };
+	if (argc == 4 && strcmp(argv[1], "migrate") == 0) {
+		store_close(open_at(argv[2], argv[3]));
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "seed") == 0) {
+		static const char *const names[] = { "debian-12", "alpine-3.19", "ubuntu-24.04" };
+		struct store *s = open_at(argv[2], argv[3]);
+		int64_t ids[3], vm;
+		for (int i = 0; i < 3; i++) {
+			char digest[80];
+			snprintf(digest, sizeof(digest), "sha256:%064d", i + 1);
+			check(image_create(s, names[i], digest, (int64_t)(i + 1) << 28, &ids[i], &err), &err);
+		}
+		check(vm_create(s, "dev", ids[0], 2, 2048, &vm, &err), &err);
+		check(vm_create(s, "ci-runner", ids[1], 4, 4096, &vm, &err), &err);
+		store_close(s);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "list") == 0) {
+		/* Open at the schema the database already has: no migration. */
+		struct schema_report r;
+		struct migration_set known = store_known_migrations();
+		check(schema_classify(argv[2], &known, &r, &err), &err);
+		char n[32];
+		snprintf(n, sizeof(n), "%" PRId64, r.applied.count ? r.applied.ids[r.applied.count - 1] : 0);
+		schema_report_free(&r);
+		struct store *s = open_at(argv[2], n);
+		check(image_list(s, print_image, NULL, &err), &err);
+		check(vm_list(s, print_vm, NULL, &err), &err);
+		store_close(s);
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "exec") == 0) {
+		sqlite3 *db;
+		char *msg = NULL;
+		if (sqlite3_open(argv[2], &db) != SQLITE_OK ||
+		    sqlite3_exec(db, argv[3], NULL, NULL, &msg) != SQLITE_OK) {
+			fprintf(stderr, "fixture: %s\n", msg ? msg : sqlite3_errmsg(db));
+			return 1;
+		}
+		sqlite3_close(db);
+		return 0;
+	}
+	if (argc == 6 && strcmp(argv[1], "hold") == 0) {
+		sqlite3 *db;
+		char setup[200];
+		snprintf(setup, sizeof(setup),
+			 "PRAGMA journal_mode=%s; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=1;"
+			 " BEGIN;", argv[3]);
+		if (sqlite3_open(argv[2], &db) != SQLITE_OK ||
+		    sqlite3_exec(db, setup, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, argv[5], NULL, NULL, NULL) != SQLITE_OK ||
+		    (strcmp(argv[4], "commit") == 0 &&
+		     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
+			fprintf(stderr, "fixture: %s\n", sqlite3_errmsg(db));
+			return 1;
+		}
+		printf("ready\n");
+		fflush(stdout);
+		while (getchar() != EOF)
+			;
+		sqlite3_close(db);
+		return 0;
+	}
+	fputs("usage: fixture migrate|seed DB N | list DB | exec DB SQL | hold DB J commit|open SQL\n",
+	      stderr);
+	return 64;
+}
