@@ -44,7 +44,7 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -64,6 +64,13 @@ $(CONFIG_H): FORCE
 	@printf '#define BANGER_VERSION "%s"\n#define BANGER_MAX_MIGRATION %s\n' \
 		'$(VERSION)' '$(or $(BANGER_MAX_MIGRATION),INT64_MAX)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# The check's policy, compiled into banger as a C string literal.
+POLICY_INC := $(BUILD_DIR)/gen/check_migrations_policy.inc
+$(POLICY_INC): policy/check-migrations.policy
+	@mkdir -p $(@D)
+	sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+$(BUILD_DIR)/obj/src/update/check.o: $(POLICY_INC)
 
 $(BUILD_DIR)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(@D)
@@ -93,6 +100,14 @@ $(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# One hostile "bangerd" per attack in tests/sandbox/hostile.c. Built
+# without sanitizers even in check-sanitize: they run under the real policy.
+HOSTILE_ATTACKS := $(shell grep -o 'A([a-z0-9_]*)' tests/sandbox/hostile.c | sed 's/A(\(.*\))/\1/')
+HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
+$(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
+
 # Release N knows migrations 1..N and calls itself version 0.0.N.
 $(RELEASE_1) $(RELEASE_2): FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) \
@@ -115,11 +130,17 @@ check: deps
 	@tests/run $(BUILD_DIR)
 
 .PHONY: all-tests
-all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2)
+all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS)
 
 check-sanitize: deps
 	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/sanitize SANITIZE=1 all-tests
 	@tests/run $(BUILD_DIR)/sanitize
+
+BENCH_DEPS := hyperfine bubblewrap jq
+bench: deps
+	@$(MAKE) --no-print-directory DEB_DEPS="$(BENCH_DEPS)" deps
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS)
+	@tests/bench $(BUILD_DIR)
 
 demo: deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2)
@@ -129,3 +150,29 @@ clean:
 	rm -rf $(BUILD_DIR)
 
 -include $(shell find $(BUILD_DIR)/obj -name '*.d' 2>/dev/null)
+
+# libFuzzer on the policy parser: `make fuzz [FUZZ_SECONDS=N]`. clang only
+# (gcc has no -fsanitize=fuzzer), and the library sources are compiled again
+# by clang with the sanitizers instead of linking libbanger.a, which gcc built
+# with hardening flags that do not mix with the fuzzer's runtime. It runs on
+# a copy of the seed corpus, so that what it finds stays under BUILD_DIR; an
+# input that takes over 10 seconds (a hang in libseccomp, say) is a failure.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
+	-Iinclude -I$(BUILD_DIR)/gen
+FUZZ_SRCS := $(sort $(wildcard src/common/*.c)) src/sandbox/policy.c
+
+.PHONY: fuzz
+fuzz: $(CONFIG_H) $(BUILD_DIR)/fuzz/fuzz_policy
+	@rm -rf $(BUILD_DIR)/fuzz/corpus/policy
+	@mkdir -p $(BUILD_DIR)/fuzz/corpus
+	@cp -R tests/fuzz/corpus/policy $(BUILD_DIR)/fuzz/corpus/policy
+	$(BUILD_DIR)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-artifact_prefix=$(BUILD_DIR)/fuzz/ $(BUILD_DIR)/fuzz/corpus/policy
+
+$(BUILD_DIR)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(wildcard include/banger/*.h) \
+		$(CONFIG_H)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) \
+		$(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)

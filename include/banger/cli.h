@@ -7,5 +7,6 @@
 #include <stdio.h>
 
 int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout);
+int banger_main(int argc, char *argv[], FILE *out, FILE *errout);
 
 #endif

@@ -6,7 +6,8 @@
  *   user mode:   $XDG_STATE_HOME/banger (absolute XDG_STATE_HOME only, as the
  *                XDG spec says), else ~/.local/state/banger; the socket in
  *                $XDG_RUNTIME_DIR/banger/, else in the state dir.
- * Overrides, strongest first: --db, --state-dir, $BANGER_STATE_DIR.
+ * Overrides, strongest first: --db, --state-dir, $BANGER_STATE_DIR. With
+ * --db alone, the state dir is the database's directory.
  */
 #ifndef BANGER_PATHS_H
 #define BANGER_PATHS_H

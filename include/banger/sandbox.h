@@ -1,9 +1,17 @@
-/* sandbox.h - confining processes. Knows nothing about SQLite or banger.
+/* sandbox.h - confining processes. Knows nothing about SQLite or banger:
+ * it runs "this executable with these arguments under this policy and
+ * these read-only paths" and says what happened.
  */
 #ifndef BANGER_SANDBOX_H
 #define BANGER_SANDBOX_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
 #include "banger/error.h"
+
+/* ---- self-confinement --------------------------------------------------- */
 
 /* Confine the calling process, for the rest of its life, so that it cannot
  * change any file: opens for writing, creating or truncating fail with
@@ -14,5 +22,85 @@
  * not a parent sandbox already runs it. Sets no_new_privs. Returns 0 or a
  * negative errno with err set. */
 int sandbox_forbid_writes(struct banger_error *err);
+
+/* ---- policies (policy.c; the language is documented there) --------------- */
+
+struct sandbox_policy;
+
+/* Parse and compile a policy. name is used in messages only. On a parse
+ * error returns -EINVAL with err->msg "NAME:LINE: reason"; the compiled
+ * filter kills the process for every syscall of another ABI (i386 and x32
+ * on x86_64). */
+int policy_parse(const char *name, const char *text, size_t len, struct sandbox_policy **out,
+		 struct banger_error *err);
+/* Read the file at path (at most 1 MiB) and policy_parse() it. */
+int policy_load(const char *path, struct sandbox_policy **out, struct banger_error *err);
+/* libseccomp's pseudo-filter-code text of the compiled filter, to fd. */
+int policy_export_pfc(const struct sandbox_policy *policy, int fd, struct banger_error *err);
+/* The compiled BPF program: instruction count and a pointer to the
+ * struct sock_filter array, owned by policy. Ready for
+ * seccomp(SECCOMP_SET_MODE_FILTER) without any allocation, which is why
+ * the runner takes it in the parent and installs it after fork. */
+size_t policy_bpf(const struct sandbox_policy *policy, const void **filter);
+void policy_free(struct sandbox_policy *policy);
+
+/* ---- the runner (run.c) -------------------------------------------------- */
+
+/* The steps of the child, in order; a failure names one. */
+enum sandbox_step {
+	SANDBOX_STEP_NONE = 0,
+	SANDBOX_STEP_SESSION,		/* signals, setsid, parent-death signal */
+	SANDBOX_STEP_DESCRIPTORS,	/* stdin /dev/null, pipes, close_range */
+	SANDBOX_STEP_ENVIRONMENT,	/* umask, chdir */
+	SANDBOX_STEP_RLIMITS,
+	SANDBOX_STEP_CAPABILITIES,
+	SANDBOX_STEP_NO_NEW_PRIVS,
+	SANDBOX_STEP_LANDLOCK,
+	SANDBOX_STEP_SECCOMP,
+	SANDBOX_STEP_EXEC,
+};
+const char *sandbox_step_name(enum sandbox_step step);
+
+struct sandbox_spec {
+	int exec_fd;			/* opened by the caller, verified, O_RDONLY */
+	char *const *argv;		/* argv[0] is what the child sees as its name */
+	const struct sandbox_policy *policy;
+	const char *const *read_paths;	/* Landlock: read-only trees, NULL-terminated */
+	const char *const *exec_paths;	/* Landlock: files to execute (the ELF interpreter) */
+	unsigned timeout_ms;		/* the child is killed after this */
+	unsigned cpu_seconds;		/* RLIMIT_CPU */
+	size_t memory_bytes;		/* RLIMIT_AS */
+};
+
+enum sandbox_outcome {
+	SANDBOX_EXITED,		/* exit_code is valid */
+	SANDBOX_SIGNALED,	/* signal is valid; SIGSYS means a policy violation */
+	SANDBOX_TIMED_OUT,	/* killed after timeout_ms */
+	SANDBOX_SETUP_FAILED,	/* step and setup_errno say where and why */
+};
+
+#define SANDBOX_LINE_MAX 1024
+#define SANDBOX_TAIL_MAX 1024
+
+struct sandbox_result {
+	enum sandbox_outcome outcome;
+	int exit_code;
+	int signal;
+	enum sandbox_step step;
+	int setup_errno;
+	int landlock_abi;		/* 0: Landlock not applied (kernel without it) */
+	pid_t pid;			/* the child's pid, reaped by the time we return */
+	char first_line[SANDBOX_LINE_MAX];	/* stdout's first line, control bytes removed */
+	bool line_truncated;
+	size_t stdout_bytes;		/* everything the child wrote, counted, not kept */
+	char stderr_tail[SANDBOX_TAIL_MAX];	/* the last bytes of stderr, control bytes removed */
+};
+
+/* Fork, confine the child in DESIGN.md's order, execveat(exec_fd) it, and
+ * wait for it through a pidfd. Returns 0 with result filled in whatever the
+ * child did, or a negative errno (with err) when the parent itself could
+ * not run it (no fork, no pipe). */
+int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *result,
+		struct banger_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 #include "banger/paths.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,13 @@ static int resolve_state_dir(const struct paths_options *opts, char *out, size_t
 		return join(out, size, opts->state_dir, NULL, err);
 	if (env != NULL && env[0] != '\0')
 		return join(out, size, env, NULL, err);
+	if (opts->db != NULL) {
+		/* The database's own directory: nothing else to look up (no
+		 * passwd entry, which would mean NSS, which means sockets). */
+		char copy[PATH_MAX];
+		int rc = join(copy, sizeof(copy), opts->db, NULL, err);
+		return rc ? rc : join(out, size, dirname(copy), NULL, err);
+	}
 	if (opts->system)
 		return join(out, size, PATHS_SYSTEM_STATE_DIR, NULL, err);
 	const char *xdg = absolute_env("XDG_STATE_HOME");

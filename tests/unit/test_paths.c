@@ -74,7 +74,13 @@ static void test_overrides_in_order(void **state)
 	assert_string_equal(p.db, "/flag/dir/banger.db");
 	p = resolve((struct paths_options){ .db = "/x/y.db", .socket = "/s.sock" });
 	assert_string_equal(p.db, "/x/y.db");
+	assert_string_equal(p.state_dir, "/env/dir");
 	assert_string_equal(p.socket, "/s.sock");
+	unsetenv("BANGER_STATE_DIR");
+	unsetenv("HOME");
+	p = resolve((struct paths_options){ .db = "/x/y.db" });
+	assert_string_equal(p.state_dir, "/x");	/* no HOME needed */
+	assert_string_equal(p.socket, "/x/bangerd.sock");
 }
 
 int main(void)

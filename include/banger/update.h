@@ -1,0 +1,58 @@
+/* update.h - replacing bangerd: stage, verify, sandboxed check, and (to
+ * come) backup, swap, restart, health, rollback. */
+#ifndef BANGER_UPDATE_H
+#define BANGER_UPDATE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "banger/error.h"
+#include "banger/paths.h"
+
+/* Exit codes, CONTRACT.md "banger update". */
+enum update_exit {
+	UPDATE_EXIT_OK = 0,
+	UPDATE_EXIT_MIGRATIONS_NEEDED = 1,	/* --check-only */
+	UPDATE_EXIT_INCOMPATIBLE = 2,
+	UPDATE_EXIT_CHECK_FAILED = 3,
+	UPDATE_EXIT_VERIFY_FAILED = 4,
+	UPDATE_EXIT_UNAVAILABLE = 69,
+	UPDATE_EXIT_USAGE = 64,
+};
+
+struct staged {
+	int exec_fd;		/* read-only descriptor of the staged copy */
+	char interpreter[256];	/* PT_INTERP of the ELF, "" when static */
+};
+
+/* Copy from into an unnamed file (O_TMPFILE, or a name unlinked at once)
+ * in dir, mode 0700, and return a read-only descriptor to it: nothing is
+ * left behind, whatever happens to this process. durable: fsync the copy
+ * (an update that will link it in); a check that only runs it need not.
+ * Returns 0 or < 0 with err. */
+int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
+		 struct banger_error *err);
+
+/* An ELF executable for this machine (class, byte order, machine, type),
+ * read from the descriptor; fills out->interpreter. Returns 0 or -ENOEXEC
+ * with err saying what is wrong. */
+int update_verify_elf(struct staged *staged, struct banger_error *err);
+
+void update_staged_close(struct staged *staged);
+
+struct check_options {
+	const char *from;	/* the new bangerd */
+	const char *target;	/* where it would go; its directory stages the copy */
+	const char *db;		/* the live database */
+	unsigned timeout_s;
+	bool json;
+};
+
+/* banger update --check-only: stage, verify, run the staged binary's
+ * --check-migrations in the sandbox, relay its verdict. Prints the child's
+ * line (sanitized) or the JSON result on out, one-line reasons on errout.
+ * Returns 0, 1, 2 (the child's verdict, trusted only when its exit code
+ * and its line agree), 3 (the check failed) or 4 (verification failed). */
+int update_check_only(const struct check_options *opts, FILE *out, FILE *errout);
+
+#endif

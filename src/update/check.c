@@ -1,0 +1,183 @@
+/* CHECK: the staged bangerd's --check-migrations, run in the sandbox, and
+ * its verdict relayed only when it can be trusted. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "banger/sandbox.h"
+#include "banger/store.h"
+#include "banger/update.h"
+
+/* policy/check-migrations.policy, compiled in: the updater runs as root
+ * and must not take its policy from a file someone else could edit. */
+static const char check_migrations_policy[] =
+#include "check_migrations_policy.inc"
+	;
+
+/* Where the dynamic loader and the libraries live (Landlock read rules). */
+static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+					    "/etc/ld.so.cache" };
+
+struct verdict {
+	int code;		/* the exit code for banger update */
+	char reason[512];	/* when code is 3 */
+};
+
+static void judge(const struct sandbox_result *r, struct verdict *v)
+{
+	enum schema_state state;
+	v->code = UPDATE_EXIT_CHECK_FAILED;
+	v->reason[0] = '\0';
+	switch (r->outcome) {
+	case SANDBOX_TIMED_OUT:
+		snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
+		return;
+	case SANDBOX_SETUP_FAILED:
+		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",
+			 sandbox_step_name(r->step), strerror(r->setup_errno));
+		return;
+	case SANDBOX_SIGNALED:
+		if (r->signal == SIGSYS)
+			snprintf(v->reason, sizeof(v->reason),
+				 "the check was killed by SIGSYS: the policy refused a system call (the kernel log names it: audit type=1326)");
+		else
+			snprintf(v->reason, sizeof(v->reason), "the check was killed by signal %d (%s)",
+				 r->signal, strsignal(r->signal));
+		return;
+	case SANDBOX_EXITED:
+		break;
+	}
+	if (r->exit_code > 2) {
+		snprintf(v->reason, sizeof(v->reason), "the check exited with %d%s%.300s", r->exit_code,
+			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
+		return;
+	}
+	if (r->line_truncated || schema_line_parse(r->first_line, &state) != 0) {
+		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed '%.200s'",
+			 r->exit_code, r->first_line);
+		return;
+	}
+	if ((int)state != r->exit_code) {
+		snprintf(v->reason, sizeof(v->reason),
+			 "the check exited with %d but its line says otherwise: '%.200s'", r->exit_code,
+			 r->first_line);
+		return;
+	}
+	v->code = r->exit_code;
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);	/* control bytes were removed by the runner */
+	}
+	fputc('"', out);
+}
+
+static void print_result(const struct check_options *o, int code, const char *line,
+			 const char *reason, const struct sandbox_result *r, FILE *out, FILE *errout)
+{
+	static const char *const names[] = { "compatible", "migrations_needed", "incompatible",
+					     "check_failed", "verify_failed" };
+	if (o->json) {
+		fprintf(out, "{\"result\":\"%s\",\"exit\":%d,\"line\":", names[code], code);
+		json_string(out, line);
+		fputs(",\"reason\":", out);
+		json_string(out, reason);
+		fprintf(out, ",\"landlock_abi\":%d,\"child_pid\":%d}\n", r ? r->landlock_abi : 0,
+			r ? (int)r->pid : 0);
+	} else if (code <= 2) {
+		fprintf(out, "%s\n", line);
+	}
+	if (code > 2)
+		fprintf(errout, "banger: update refused: %s\n", reason);
+}
+
+int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
+{
+	struct banger_error err = { 0 };
+	struct sandbox_policy *policy = NULL;
+	struct staged staged = { .exec_fd = -1 };
+	struct sandbox_result result;
+	struct verdict v = { UPDATE_EXIT_CHECK_FAILED, "" };
+	char target_dir[PATH_MAX], db_dir[PATH_MAX], db[PATH_MAX];
+	int code;
+
+	/* Absolute paths: the child runs in /. */
+	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
+	if (realpath(dirname(target_dir), target_dir) == NULL) {
+		snprintf(v.reason, sizeof(v.reason), "%s: %s", o->target, strerror(errno));
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	snprintf(db_dir, sizeof(db_dir), "%s", o->db);
+	char *base = basename(db_dir);
+	char db_base[NAME_MAX + 1];
+	snprintf(db_base, sizeof(db_base), "%s", base);
+	snprintf(db_dir, sizeof(db_dir), "%s", o->db);
+	if (realpath(dirname(db_dir), db_dir) == NULL) {
+		snprintf(v.reason, sizeof(v.reason), "%s: the database's directory: %s", o->db,
+			 strerror(errno));
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	if (snprintf(db, sizeof(db), "%s/%s", db_dir, db_base) >= (int)sizeof(db)) {
+		snprintf(v.reason, sizeof(v.reason), "%s: path too long", o->db);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+
+	if (update_stage(o->from, target_dir, false, &staged, &err) != 0 ||
+	    update_verify_elf(&staged, &err) != 0) {
+		snprintf(v.reason, sizeof(v.reason), "%.200s: %.300s", o->from, err.msg);
+		code = UPDATE_EXIT_VERIFY_FAILED;
+		goto out;
+	}
+	if (policy_parse("check-migrations.policy", check_migrations_policy,
+			 sizeof(check_migrations_policy) - 1, &policy, &err) != 0) {
+		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
+	size_t n = 0;
+	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
+		read_paths[n] = library_dirs[n];
+	read_paths[n++] = db_dir;
+	read_paths[n] = NULL;
+	const char *exec_paths[] = { staged.interpreter[0] ? staged.interpreter : NULL, NULL };
+	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
+	struct sandbox_spec spec = {
+		.exec_fd = staged.exec_fd,
+		.argv = argv,
+		.policy = policy,
+		.read_paths = read_paths,
+		.exec_paths = exec_paths,
+		.timeout_ms = (o->timeout_s ? o->timeout_s : 30) * 1000,
+		.cpu_seconds = o->timeout_s ? o->timeout_s : 30,
+		.memory_bytes = (size_t)512 << 20,
+	};
+	if (sandbox_run(&spec, &result, &err) != 0) {
+		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	judge(&result, &v);
+	code = v.code;
+	print_result(o, code, code <= 2 ? result.first_line : "", v.reason, &result, out, errout);
+	goto done;
+out:
+	print_result(o, code, "", v.reason, NULL, out, errout);
+done:
+	policy_free(policy);
+	update_staged_close(&staged);
+	return code;
+}

@@ -1,0 +1,160 @@
+/* STAGE and VERIFY: a private copy, checked as the copy (not the source:
+ * no time-of-check gap between what we verify and what we run). */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "banger/update.h"
+
+#define STAGE_MAX_BYTES ((off_t)512 << 20)
+
+static int open_unnamed(const char *dir, struct banger_error *err)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0700);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
+						       strerror(errno));
+	/* A file system without O_TMPFILE: a unique name, unlinked at once. */
+	char name[4096];
+	snprintf(name, sizeof(name), "%s/.bangerd.stage.XXXXXX", dir);
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd < 0)
+		return banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
+	unlink(name);
+	return fd;
+}
+
+int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
+		 struct banger_error *err)
+{
+	int src = -1, rw = -1, rc;
+	struct stat st;
+	out->exec_fd = -1;
+	out->interpreter[0] = '\0';
+	src = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (src < 0) {
+		rc = banger_error_set(err, -errno, "%s: %s", from, strerror(errno));
+		goto out;
+	}
+	if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = banger_error_set(err, -EINVAL, "%s: not a regular file", from);
+		goto out;
+	}
+	if (st.st_size > STAGE_MAX_BYTES) {
+		rc = banger_error_set(err, -EFBIG, "%s: larger than %lld bytes", from,
+				      (long long)STAGE_MAX_BYTES);
+		goto out;
+	}
+	if ((rw = open_unnamed(dir, err)) < 0) {
+		rc = rw;
+		goto out;
+	}
+	char buf[65536];
+	off_t copied = 0;
+	for (;;) {
+		ssize_t n = read(src, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = banger_error_set(err, -errno, "%s: %s", from, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((copied += n) > STAGE_MAX_BYTES) {
+			rc = banger_error_set(err, -EFBIG, "%s: grew past %lld bytes while copied", from,
+					      (long long)STAGE_MAX_BYTES);
+			goto out;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(rw, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
+						      strerror(errno));
+				goto out;
+			}
+			done += w;
+		}
+	}
+	if (fchmod(rw, 0700) != 0 || (durable && fsync(rw) != 0)) {
+		rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	/* A descriptor open for writing would make execveat() fail with
+	 * ETXTBSY, and would let a later writer change what we verified:
+	 * reopen read-only and drop the writable one. */
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", rw);
+	out->exec_fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (out->exec_fd < 0) {
+		rc = banger_error_set(err, -errno, "cannot reopen the staged copy: %s", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (src >= 0)
+		close(src);
+	if (rw >= 0)
+		close(rw);
+	return rc;
+}
+
+#if defined(__x86_64__)
+#define NATIVE_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_MACHINE EM_AARCH64
+#else
+#error "add this architecture's ELF machine"
+#endif
+
+int update_verify_elf(struct staged *s, struct banger_error *err)
+{
+	Elf64_Ehdr eh;
+	struct stat st;
+	if (fstat(s->exec_fd, &st) != 0 ||
+	    pread(s->exec_fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return banger_error_set(err, -ENOEXEC, "not an ELF executable");
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_machine != NATIVE_MACHINE)
+		return banger_error_set(err, -ENOEXEC,
+					"an ELF file for another machine (class %u, data %u, machine %u)",
+					eh.e_ident[EI_CLASS], eh.e_ident[EI_DATA], eh.e_machine);
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		return banger_error_set(err, -ENOEXEC, "an ELF file that is not an executable (type %u)",
+					eh.e_type);
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 128 ||
+	    eh.e_phoff > (Elf64_Off)st.st_size)
+		return banger_error_set(err, -ENOEXEC, "an ELF file with a broken program header");
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(s->exec_fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
+			return banger_error_set(err, -ENOEXEC, "an ELF file cut short");
+		if (ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz < 2 || ph.p_filesz > sizeof(s->interpreter) ||
+		    pread(s->exec_fd, s->interpreter, ph.p_filesz, (off_t)ph.p_offset) !=
+			    (ssize_t)ph.p_filesz ||
+		    s->interpreter[ph.p_filesz - 1] != '\0' || s->interpreter[0] != '/') {
+			s->interpreter[0] = '\0';
+			return banger_error_set(err, -ENOEXEC, "an ELF file with a broken interpreter path");
+		}
+	}
+	return 0;
+}
+
+void update_staged_close(struct staged *s)
+{
+	if (s->exec_fd >= 0)
+		close(s->exec_fd);
+	s->exec_fd = -1;
+}

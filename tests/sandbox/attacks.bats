@@ -1,0 +1,218 @@
+#!/usr/bin/env bats
+# Every threat of DESIGN.md's security model, tried by a hostile "bangerd"
+# (tests/sandbox/hostile.c) staged and run by `banger update --check-only`.
+# Each test asserts that the attack failed - banger exits 3 with a reason -
+# and left no trace: the state dir, the database and the staging dir are
+# byte for byte as before, and the child is gone.
+
+load ../integration/helpers
+bats_require_minimum_version 1.5.0
+
+BANGER=$BANGER_BUILD/banger
+HOSTILE=$BANGER_BUILD/tests/hostile
+
+setup() {
+	common_setup
+	mkdir -p "$WORK/state" "$WORK/bin"
+	"$BANGERD" --db "$WORK/state/banger.db" --migrate >/dev/null
+	echo "the root-only secret" > "$WORK/secret"
+	chmod 600 "$WORK/secret"
+	BEFORE=$(dir_state "$WORK")
+}
+
+teardown() {
+	rm -f /tmp/banger-hostile-created
+	common_teardown
+}
+
+# check NAME [banger args...]: run the hostile binary NAME through the check.
+check() {
+	local name=$1; shift
+	run --separate-stderr "$BANGER" update --check-only --from "$HOSTILE/$name" \
+		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 5 --json "$@"
+}
+
+# The attack failed and left nothing behind.
+assert_contained() {
+	[ "$status" -eq 3 ] || { echo "exit $status, stdout: $output, stderr: $stderr"; return 1; }
+	[[ "$stderr" != *"ATTACK WORKED"* ]]
+	[[ "$output" != *"ATTACK WORKED"* ]]
+	[ "$(dir_state "$WORK")" = "$BEFORE" ] || { echo "the directory changed"; diff <(echo "$BEFORE") <(dir_state "$WORK"); return 1; }
+	[ -n "${NO_PID_CHECK:-}" ] && return 0	# checked inside its PID namespace
+	local pid
+	pid=$(jq -r .child_pid <<<"$output")
+	[ "$pid" -gt 0 ]
+	! kill -0 "$pid" 2>/dev/null
+}
+
+assert_reason() { [[ "$(jq -r .reason <<<"$output")" == *"$1"* ]] || { echo "reason: $(jq -r .reason <<<"$output")"; return 1; }; }
+
+@test "positive control: an honest verdict is relayed" {
+	check honest
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .line <<<"$output")" = "migrations needed: pending [3] (binary will apply on first Open)" ]
+	[ "$(dir_state "$WORK")" = "$BEFORE" ]
+}
+
+@test "write the database: EACCES" { check write_db; assert_contained; assert_reason "exited with 42"; }
+@test "truncate the database: killed" { check truncate_db; assert_contained; assert_reason SIGSYS; }
+@test "unlink the database: killed" { check unlink_db; assert_contained; assert_reason SIGSYS; }
+@test "rename the database: killed" { check rename_db; assert_contained; assert_reason SIGSYS; }
+@test "chmod the database: killed" { check chmod_db; assert_contained; assert_reason SIGSYS; }
+@test "chown the database: killed" { check chown_db; assert_contained; assert_reason SIGSYS; }
+@test "fchown the database: EPERM" { check fchown_db; assert_contained; assert_reason "exited with 42"; }
+@test "utimes on the database: killed" { check utimes_db; assert_contained; assert_reason SIGSYS; }
+@test "xattr on the database: killed" { check xattr_db; assert_contained; assert_reason SIGSYS; }
+@test "create a file in the state dir: EACCES" { check create_file; assert_contained; }
+@test "create a file in /tmp: refused, nothing made" { check create_tmp; assert_contained; [ ! -e /tmp/banger-hostile-created ]; }
+@test "O_TMPFILE: refused" { check tmpfile; assert_contained; }
+@test "mkdir: killed" { check mkdir; assert_contained; assert_reason SIGSYS; }
+@test "hard link: killed" { check link; assert_contained; assert_reason SIGSYS; }
+@test "symlink: killed" { check symlink; assert_contained; assert_reason SIGSYS; }
+@test "mkfifo: killed" { check mkfifo; assert_contained; assert_reason SIGSYS; }
+
+# start_listener tcp PORT | unix PATH: a real server that notes a connection.
+start_listener() {
+	"$BANGER_BUILD/tests/listen" "$1" "$2" "$WORK/../$(basename "$WORK").connected" 8 > "$WORK/.ready" &
+	LISTENER=$!
+	for _ in $(seq 100); do grep -q ready "$WORK/.ready" 2>/dev/null && break; sleep 0.05; done
+	rm -f "$WORK/.ready"
+}
+
+stop_listener() {
+	kill "$LISTENER" 2>/dev/null || true
+	wait "$LISTENER" 2>/dev/null || true
+	local marker="$WORK/../$(basename "$WORK").connected"
+	if [ -e "$marker" ]; then rm -f "$marker"; echo "a connection was made"; return 1; fi
+}
+
+@test "TCP connect to a listener on loopback: killed, no connection made" {
+	start_listener tcp 47931
+	check tcp_connect
+	stop_listener
+	assert_contained
+	assert_reason SIGSYS
+}
+
+@test "connect to the daemon's control socket: killed, no connection accepted" {
+	start_listener unix "$WORK/state/bangerd.sock"
+	BEFORE=$(dir_state "$WORK")
+	check unix_connect
+	assert_contained
+	stop_listener
+	assert_reason SIGSYS
+}
+
+@test "exec a shell: killed" { check exec_shell; assert_contained; assert_reason SIGSYS; }
+@test "fork: killed" { check fork; assert_contained; assert_reason SIGSYS; }
+@test "clone3: ENOSYS" { check clone3; assert_contained; assert_reason "exited with 42"; }
+
+# Attacks on other processes run in a PID namespace of their own, so that a
+# broken sandbox cannot harm this machine; a victim process shares it.
+in_pid_namespace() {
+	run --separate-stderr unshare --pid --fork --mount-proc bash -c '
+		sleep 30 & victim=$!
+		out=$("$1" update --check-only --from "$2" --target "$3" --db "$4" --timeout 5 --json); rc=$?
+		echo "$out"
+		kill -0 $victim && echo victim-alive >&2
+		pid=$(jq -r .child_pid <<<"$out")
+		kill -0 "$pid" 2>/dev/null && echo child-alive >&2
+		kill $victim
+		exit $rc' _ "$BANGER" "$HOSTILE/$1" "$WORK/bin/bangerd" "$WORK/state/banger.db"
+	[[ "$stderr" == *victim-alive* ]]
+	[[ "$stderr" != *child-alive* ]]
+	NO_PID_CHECK=1
+}
+
+@test "kill the parent: killed, the parent lives" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a PID namespace"
+	in_pid_namespace kill_parent
+	assert_contained
+	assert_reason SIGSYS
+}
+@test "kill -1: killed, every other process lives" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a PID namespace"
+	in_pid_namespace kill_all
+	assert_contained
+}
+@test "signal init: killed" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a PID namespace"
+	in_pid_namespace kill_init
+	assert_contained
+}
+@test "ptrace the parent: killed" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a PID namespace"
+	in_pid_namespace ptrace
+	assert_contained
+	assert_reason SIGSYS
+}
+
+@test "read a root-only file outside the state dir: refused by Landlock, not printed" {
+	check read_secret
+	assert_contained
+	[[ "$output$stderr" != *"root-only secret"* ]]
+}
+@test "read /etc/shadow: refused" { check read_shadow; assert_contained; }
+@test "io_uring: killed" { check io_uring; assert_contained; assert_reason SIGSYS; }
+@test "openat2 read-write: ENOSYS" { check openat2; assert_contained; assert_reason "exited with 42"; }
+@test "unshare: killed" { check unshare; assert_contained; assert_reason SIGSYS; }
+@test "mount: killed" { check mount; assert_contained; assert_reason SIGSYS; }
+@test "capget: killed" { check setuid_caps; assert_contained; assert_reason SIGSYS; }
+@test "read the capability bounding set: killed" { check prctl_caps; assert_contained; assert_reason SIGSYS; }
+@test "TIOCSTI: killed" { check tiocsti; assert_contained; }
+@test "TIOCSTI hidden in the upper 32 bits of the ioctl number: killed" { check ioctl_high_bits; assert_contained; assert_reason SIGSYS; }
+
+@test "write to inherited descriptors: none inherited, the file untouched" {
+	check inherited_fds 7>>"$WORK/inherited"
+	[ ! -s "$WORK/inherited" ]
+	rm -f "$WORK/inherited"
+	assert_contained
+}
+
+@test "read a secret from the environment: not there" {
+	BANGER_SECRET=hunter2 check environment
+	assert_contained
+	[[ "$output$stderr" != *hunter2* ]]
+}
+
+@test "flood stdout: cut off, banger stays small" {
+	check flood
+	assert_contained
+	[ "${#output}" -lt 4096 ]
+	[ "${#stderr}" -lt 4096 ]
+}
+
+@test "terminal escapes: none reaches the operator, the line is not trusted" {
+	check escapes
+	assert_contained
+	! grep -q $'\e' <<<"$output$stderr"
+	! grep -q $'\x9b' <<<"$output$stderr"
+}
+
+@test "terminal escapes on stderr with a failure: the reason carries none" {
+	check escapes_stderr
+	assert_contained
+	assert_reason "exited with 5"
+	! grep -q $'\e' <<<"$output$stderr"
+}
+
+@test "hang: killed at the timeout" {
+	run --separate-stderr "$BANGER" update --check-only --from "$HOSTILE/hang" \
+		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 1 --json
+	assert_contained
+	assert_reason "timed out"
+}
+
+@test "a line that disagrees with the exit code is not trusted" {
+	check line_disagrees
+	assert_contained
+	check line_disagrees_2
+	assert_contained
+}
+
+@test "exit 1 with a usage error is not 'migrations needed'" { check usage_exit_1; assert_contained; }
+@test "exit 0 without a line is not 'compatible'" { check no_line; assert_contained; }
+@test "x32 system call: killed" { check x32; assert_contained; assert_reason SIGSYS; }
+@test "i386 system call: killed" { check i386; assert_contained; assert_reason SIGSYS; }
+@test "a writable and executable mapping: killed" { check wx_mapping; assert_contained; assert_reason SIGSYS; }
+@test "a seccomp notification listener: refused" { check seccomp_listener; assert_contained; }

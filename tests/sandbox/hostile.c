@@ -1,0 +1,286 @@
+/* A hostile "bangerd": built once per attack (-DATTACK="name"), staged by
+ * `banger update --check-only --from` and run in the sandbox exactly as the
+ * real bangerd would be: argv "bangerd --db DB --check-migrations", an
+ * empty environment.
+ *
+ * Convention: when an attack works, the program says so on stderr
+ * ("ATTACK WORKED: ..."), prints a valid verdict and exits 0, so that a
+ * broken sandbox shows as exit 0 from banger plus a trace the test finds.
+ * When the kernel refuses, it exits 42 ("blocked: ...") - unless the
+ * policy killed it first (SIGSYS). Either way banger must exit 3.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef ATTACK
+#error "build with -DATTACK=\"name\""
+#endif
+
+static const char *db;	/* argv[2] */
+
+static char *sibling(const char *name)
+{
+	static char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", db);
+	char *slash = strrchr(buf, '/');
+	snprintf(slash ? slash + 1 : buf, sizeof(buf) - (size_t)(slash ? slash + 1 - buf : 0), "%s", name);
+	return buf;
+}
+
+static int worked(const char *what)
+{
+	fprintf(stderr, "ATTACK WORKED: %s\n", what);
+	printf("compatible: applied [1 2 3]\n");
+	return 0;
+}
+
+static int result(long rc, const char *what)
+{
+	if (rc >= 0)
+		return worked(what);
+	fprintf(stderr, "blocked: %s: %s\n", what, strerror(errno));
+	return 42;
+}
+
+static int attack_write_db(void) { int fd = open(db, O_RDWR); if (fd >= 0) (void)!write(fd, "X", 1); return result(fd, "open the database read-write"); }
+static int attack_truncate_db(void) { return result(truncate(db, 0), "truncate"); }
+static int attack_unlink_db(void) { return result(unlink(db), "unlink"); }
+static int attack_rename_db(void) { return result(rename(db, sibling("stolen.db")), "rename"); }
+static int attack_chmod_db(void) { return result(chmod(db, 0666), "chmod"); }
+static int attack_chown_db(void) { return result(chown(db, 65534, 65534), "chown"); }
+static int attack_fchown_db(void) { int fd = open(db, O_RDONLY); return result(fchown(fd, 65534, 65534), "fchown"); }
+static int attack_utimes_db(void) { return result(utimensat(AT_FDCWD, db, NULL, 0), "utimensat"); }
+static int attack_xattr_db(void) { return result(setxattr(db, "user.pwned", "1", 1, 0), "setxattr"); }
+static int attack_create_file(void) { return result(open(sibling("created"), O_WRONLY | O_CREAT, 0644), "create a file"); }
+static int attack_create_tmp(void) { return result(open("/tmp/banger-hostile-created", O_RDONLY | O_CREAT, 0644), "create a file in /tmp"); }
+static int attack_tmpfile(void) { return result(open(sibling(""), O_TMPFILE | O_RDWR, 0600), "O_TMPFILE"); }
+static int attack_mkdir(void) { return result(mkdir(sibling("dir"), 0700), "mkdir"); }
+static int attack_link(void) { return result(link(db, sibling("hardlink")), "link"); }
+static int attack_symlink(void) { return result(symlink(db, sibling("symlink")), "symlink"); }
+static int attack_mkfifo(void) { return result(mknod(sibling("fifo"), S_IFIFO | 0600, 0), "mkfifo"); }
+
+static int attack_tcp_connect(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(47931),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	return result(s < 0 ? s : connect(s, (struct sockaddr *)&a, sizeof(a)), "connect TCP");
+}
+
+static int attack_unix_connect(void)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sibling("bangerd.sock"));
+	return result(s < 0 ? s : connect(s, (struct sockaddr *)&a, sizeof(a)), "connect to the control socket");
+}
+
+static int attack_exec_shell(void)
+{
+	char *argv[] = { "sh", "-c", "echo compatible: applied [1 2 3]", NULL };
+	execve("/bin/sh", argv, NULL);
+	return result(-1, "exec /bin/sh");
+}
+
+static int attack_fork(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	return result(pid, "fork");
+}
+
+static int attack_clone3(void)
+{
+	long rc = syscall(SYS_clone3, NULL, 0);
+	return result(rc, "clone3");
+}
+
+static int attack_kill_parent(void) { return result(kill(getppid(), SIGKILL), "kill the parent"); }
+static int attack_kill_all(void) { return result(kill(-1, SIGKILL), "kill every process"); }
+static int attack_kill_init(void) { return result(kill(1, SIGTERM), "signal init"); }
+static int attack_ptrace(void) { return result(ptrace(PTRACE_ATTACH, getppid(), 0, 0), "ptrace the parent"); }
+
+static int attack_read_secret(void)
+{
+	/* The test puts a root-only file next to the state dir, not in it. */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", db);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	slash = strrchr(path, '/');
+	snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "secret");
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return result(fd, "read a file outside the state dir");
+	char buf[128] = { 0 };
+	(void)!read(fd, buf, sizeof(buf) - 1);
+	fprintf(stderr, "ATTACK WORKED: secret=%s\n", buf);
+	printf("compatible: applied [1 2 3] %s\n", buf);
+	return 0;
+}
+
+static int attack_read_shadow(void) { return result(open("/etc/shadow", O_RDONLY), "read /etc/shadow"); }
+static int attack_io_uring(void) { struct io_uring_params p = { 0 }; return result(syscall(SYS_io_uring_setup, 8, &p), "io_uring_setup"); }
+
+static int attack_openat2(void)
+{
+	struct open_how how = { .flags = O_RDWR };
+	return result(syscall(SYS_openat2, AT_FDCWD, db, &how, sizeof(how)), "openat2 read-write");
+}
+
+static int attack_unshare(void) { return result(unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare"); }
+static int attack_mount(void) { return result(mount("none", "/tmp", "tmpfs", 0, NULL), "mount"); }
+static int attack_setuid_caps(void) { return result(syscall(SYS_capget, NULL, NULL), "capget"); }
+static int attack_prctl_caps(void) { return result(prctl(PR_CAPBSET_READ, 0, 0, 0, 0), "read the bounding set"); }
+
+static int attack_tiocsti(void)
+{
+	char c = 'x';
+	int fd = open("/dev/tty", O_RDONLY);
+	return result(ioctl(fd >= 0 ? fd : 0, TIOCSTI, &c), "TIOCSTI");
+}
+
+static int attack_ioctl_high_bits(void)
+{
+	/* TCGETS with garbage in the upper 32 bits: the kernel ignores them,
+	 * so a filter comparing all 64 would be fooled (CVE-2019-10063). Here
+	 * the number is TIOCSTI's with high bits set. */
+	char c = 'x';
+	return result(syscall(SYS_ioctl, 0, 0xdead000000000000UL | TIOCSTI, &c), "TIOCSTI with high bits");
+}
+
+static int attack_inherited_fds(void)
+{
+	for (int fd = 3; fd < 64; fd++)
+		if (write(fd, "pwned\n", 6) > 0)
+			return worked("wrote to an inherited descriptor");
+	return result(-1, "write to inherited descriptors");
+}
+
+static int attack_environment(void)
+{
+	extern char **environ;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "BANGER_SECRET", 13) == 0) {
+			fprintf(stderr, "ATTACK WORKED: %s\n", *e);
+			printf("compatible: applied [1 2 3] %s\n", *e);
+			return 0;
+		}
+	errno = ENOENT;
+	return result(-1, "find a secret in the environment");
+}
+
+static int attack_flood(void)
+{
+	static char buf[65536];
+	memset(buf, 'A', sizeof(buf));
+	for (;;)
+		if (write(1, buf, sizeof(buf)) < 0)
+			return result(-1, "flood stdout");
+}
+
+static int attack_escapes(void)
+{
+	printf("\033]0;pwned\007\033[2J\033[31mcompatible: applied [1 2 3]\n");
+	fprintf(stderr, "\033]0;pwned\007\x9b" "2J and a reason\n");
+	return 0;
+}
+
+static int attack_escapes_stderr(void)
+{
+	fprintf(stderr, "\033[2J\033]0;pwned\007 failure with escapes\n");
+	return 5;
+}
+
+static int attack_hang(void)
+{
+	for (;;) {
+		struct timespec t = { 3600, 0 };
+		nanosleep(&t, NULL);
+	}
+	return 0;
+}
+
+static int attack_line_disagrees(void) { printf("compatible: applied [1 2 3]\n"); return 2; }
+static int attack_line_disagrees_2(void) { printf("incompatible: unknown applied [99] (binary older than DB)\n"); return 0; }
+static int attack_usage_exit_1(void) { fprintf(stderr, "usage: bangerd [--bogus]\n"); return 1; }
+static int attack_no_line(void) { return 0; }
+
+static int attack_x32(void) { return result(syscall(0x40000000 | SYS_getpid), "x32 getpid"); }
+
+static int attack_i386(void)
+{
+	long rc;
+	/* int 0x80 with eax = 20 (i386 getpid) */
+	__asm__ volatile("int $0x80" : "=a"(rc) : "a"(20) : "memory");
+	return result(rc, "i386 getpid");
+}
+
+static int attack_wx_mapping(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return result(p == MAP_FAILED ? -1 : 0, "a writable and executable mapping");
+}
+
+static int attack_seccomp_listener(void)
+{
+	return result(syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 8 /* NEW_LISTENER */, NULL),
+		      "a seccomp notification listener");
+}
+
+/* The positive control: an honest answer is relayed. */
+static int attack_honest(void)
+{
+	printf("migrations needed: pending [3] (binary will apply on first Open)\n");
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} attacks[] = {
+#define A(n) { #n, attack_##n }
+	A(write_db), A(truncate_db), A(unlink_db), A(rename_db), A(chmod_db), A(chown_db),
+	A(fchown_db), A(utimes_db), A(xattr_db), A(create_file), A(create_tmp), A(tmpfile),
+	A(mkdir), A(link), A(symlink), A(mkfifo), A(tcp_connect), A(unix_connect),
+	A(exec_shell), A(fork), A(clone3), A(kill_parent), A(kill_all), A(kill_init), A(ptrace),
+	A(read_secret), A(read_shadow), A(io_uring), A(openat2), A(unshare), A(mount),
+	A(setuid_caps), A(prctl_caps), A(tiocsti), A(ioctl_high_bits), A(inherited_fds),
+	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
+	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
+	A(seccomp_listener), A(honest),
+};
+
+int main(int argc, char *argv[])
+{
+	db = argc > 2 ? argv[2] : "/nonexistent";
+	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
+		if (strcmp(attacks[i].name, ATTACK) == 0)
+			return attacks[i].fn();
+	fprintf(stderr, "hostile: unknown attack %s\n", ATTACK);
+	return 99;
+}
