@@ -4,6 +4,10 @@ BANGERD=$BANGER_BUILD/bangerd
 BANGERD_R1=$BANGER_BUILD/release-1/bangerd	# knows migrations 1
 BANGERD_R2=$BANGER_BUILD/release-2/bangerd	# knows migrations 1 2
 FIXTURE=$BANGER_BUILD/tests/fixture
+# The bangerd that banger stages and runs in the sandbox (unsanitized in
+# check-sanitize: see the Makefile).
+STAGED_BANGERD=$BANGER_BUILD/plain/bangerd
+[ -x "$STAGED_BANGERD" ] || STAGED_BANGERD=$BANGERD
 
 common_setup() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/banger-bats.XXXXXX")

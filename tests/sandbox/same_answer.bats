@@ -18,7 +18,7 @@ same_answer() {
 	bare_rc=0 sandboxed_rc=0
 	bare=$("$BANGERD" --db "$DB" --check-migrations 2>/dev/null) || bare_rc=$?
 	[ "$(dir_state "$WORK")" = "$before" ]
-	sandboxed=$("$BANGER" update --check-only --from "$BANGERD" --target "$WORK/bin/bangerd" \
+	sandboxed=$("$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" \
 		--db "$DB" 2>"$WORK/.err") || sandboxed_rc=$?
 	rm -f "$WORK/.err"
 	[ "$(dir_state "$WORK")" = "$before" ]
@@ -67,7 +67,7 @@ same_answer() {
 
 @test "check-only on a live daemon's WAL database creates no -wal or -shm of its own" {
 	"$BANGERD" --db "$DB" --migrate
-	run "$BANGER" update --check-only --from "$BANGERD" --target "$WORK/bin/bangerd" --db "$DB"
+	run "$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" --db "$DB"
 	[ "$status" -eq 0 ]
 	[ ! -e "$DB-wal" ] && [ ! -e "$DB-shm" ]
 	[ -z "$(ls -A "$WORK/bin")" ]	# and nothing staged is left behind
