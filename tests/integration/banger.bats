@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# banger's command line: update --check-only relays real verdicts from real
+# releases, refuses what it cannot verify, and policy check/show.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+BANGER=$BANGER_BUILD/banger
+
+setup() { common_setup; mkdir -p "$WORK/bin"; }
+teardown() { common_teardown; }
+
+check_only() {
+	run --separate-stderr "$BANGER" update --check-only --target "$WORK/bin/bangerd" --db "$DB" "$@"
+}
+
+@test "check-only relays 0, 1 and 2 from the real releases" {
+	"$BANGERD_R2" --db "$DB" --migrate
+	check_only --from "$STAGED_BANGERD"
+	[ "$status" -eq 1 ]
+	[ "$output" = "migrations needed: pending [3] (binary will apply on first Open)" ]
+	"$BANGERD" --db "$DB" --migrate
+	check_only --from "$STAGED_BANGERD"
+	[ "$status" -eq 0 ]
+	[ "$output" = "compatible: applied [1 2 3]" ]
+	check_only --from "$BANGERD_R2"
+	[ "$status" -eq 2 ]
+	[ "$output" = "incompatible: unknown applied [3] (binary older than DB)" ]
+	[ -z "$(ls -A "$WORK/bin")" ]
+}
+
+@test "check-only --json prints one result object" {
+	"$BANGERD" --db "$DB" --migrate
+	check_only --from "$BANGERD_R2" --json
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .result <<<"$output")" = incompatible ]
+	[ "$(jq -r .exit <<<"$output")" = 2 ]
+	[ "$(jq -r .line <<<"$output")" = "incompatible: unknown applied [3] (binary older than DB)" ]
+}
+
+@test "check-only finds the database by --state-dir and by XDG_STATE_HOME" {
+	mkdir -p "$WORK/xdg/banger"
+	"$BANGERD_R2" --db "$WORK/xdg/banger/banger.db" --migrate
+	run "$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" --state-dir "$WORK/xdg/banger"
+	[ "$status" -eq 1 ]
+	XDG_STATE_HOME=$WORK/xdg run "$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd"
+	[ "$status" -eq 1 ]
+}
+
+@test "a file that is not an ELF executable: exit 4, nothing left" {
+	printf '#!/bin/sh\necho compatible: applied [1 2 3]\n' > "$WORK/script"
+	chmod +x "$WORK/script"
+	check_only --from "$WORK/script"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"not an ELF executable"* ]]
+	[ -z "$(ls -A "$WORK/bin")" ]
+}
+
+@test "an ELF executable for another machine: exit 4" {
+	cp "$STAGED_BANGERD" "$WORK/arm64"
+	printf '\xb7\x00' | dd of="$WORK/arm64" bs=1 seek=18 conv=notrunc status=none	# e_machine = EM_AARCH64
+	check_only --from "$WORK/arm64"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"another machine"* ]]
+	cp "$STAGED_BANGERD" "$WORK/elf32"
+	printf '\x01' | dd of="$WORK/elf32" bs=1 seek=4 conv=notrunc status=none	# ELFCLASS32
+	check_only --from "$WORK/elf32"
+	[ "$status" -eq 4 ]
+}
+
+@test "a missing --from, a directory, an empty file: exit 4 with the reason" {
+	check_only --from "$WORK/nothing"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"No such file"* ]]
+	check_only --from "$WORK"
+	[ "$status" -eq 4 ]
+	: > "$WORK/empty"
+	check_only --from "$WORK/empty"
+	[ "$status" -eq 4 ]
+}
+
+@test "a staging directory that cannot be written: a clear error, exit 4" {
+	[ "$(id -u)" -eq 0 ] || skip "root needed for a read-only bind mount"
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		mount --bind -o ro "$1" "$1" && exec "$2" update --check-only --from "$3" --target "$1/bangerd" --db "$4"' \
+		_ "$WORK/bin" "$BANGER" "$STAGED_BANGERD" "$DB"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"cannot stage"* ]]
+}
+
+@test "usage errors exit 64" {
+	for args in "update" "update --check-only" "update --from x --state-dir a --db b --check-only" \
+		    "update --from x --no-restart --restart-cmd y" "update --from x --minisig s" \
+		    "update --from x --timeout 0 --check-only" "update --from x --bogus" "frobnicate" ""; do
+		run --separate-stderr "$BANGER" $args
+		[ "$status" -eq 64 ] || { echo "args '$args' -> $status"; false; }
+		[[ "$stderr" == *"usage: banger"* ]]
+	done
+}
+
+@test "what is not built yet says so with exit 69, changing nothing" {
+	run --separate-stderr "$BANGER" update --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" --db "$DB"
+	[ "$status" -eq 69 ]
+	run --separate-stderr "$BANGER" status
+	[ "$status" -eq 69 ]
+	[ -z "$(ls -A "$WORK/bin")" ]
+}
+
+@test "policy check accepts the shipped policy and rejects a broken one with file:line" {
+	run "$BANGER" policy check "$BATS_TEST_DIRNAME/../../policy/check-migrations.policy"
+	[ "$status" -eq 0 ]
+	printf 'default kill\nread\nfrobnicate_syscall\n' > "$WORK/bad.policy"
+	run --separate-stderr "$BANGER" policy check "$WORK/bad.policy"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == "$WORK/bad.policy:3: "* ]]
+}
+
+@test "policy show prints the compiled filter" {
+	run "$BANGER" policy show "$BATS_TEST_DIRNAME/../../policy/check-migrations.policy"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pseudo filter code"* ]] || [[ "$output" == *"ALLOW"* ]]
+}
+
+@test "--version and --help" {
+	run "$BANGER" --version
+	[ "$status" -eq 0 ]
+	[ "$output" = "$("$BANGERD" --version)" ]
+	run "$BANGER" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"banger update"* ]]
+}
