@@ -108,9 +108,10 @@ $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
 	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
 
-# Release N knows migrations 1..N and calls itself version 0.0.N.
+# Release N knows migrations 1..N and calls itself version 0.0.N. Built
+# without sanitizers: the tests stage them into the sandbox.
 $(RELEASE_1) $(RELEASE_2): FORCE
-	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) \
+	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) SANITIZE= \
 		BANGER_MAX_MIGRATION=$(patsubst release-%,%,$(notdir $(@D))) $@
 
 # Install the build and test dependencies that are missing (Debian 12).

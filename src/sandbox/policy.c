@@ -55,13 +55,20 @@
  * policy says is what the filter does. Two rules with the same conditions
  * and different actions are refused by libseccomp itself. And when a
  * syscall has several conditional rules, their conditions may only use ==
- * and the masked ==: libseccomp 2.5.4 loops forever merging some of them
- * that use <, <=, >, >= or != (found by the fuzzer; two rules suffice:
+ * and the masked ==: libseccomp 2.5.4 never returns (seen for minutes) from
+ * merging some of them that use <, <=, >, >= or != (found by the fuzzer;
+ * two rules suffice:
  * `read if arg0 >= 3 && arg1 < 3` and `read if arg0 >= 3 && arg1 == 2`).
  * A syscall's only conditional rule may use every operator.
  *
- * Every error names the line: "NAME:LINE: reason". A rule whose action is
- * the default action is an error too: it does nothing, so it is a mistake.
+ * Limits: a line has at most 1024 characters, a policy at most 1 MiB, and
+ * neither holds a NUL byte. `default` may stand on any line (by convention,
+ * the first).
+ *
+ * Every error names the line: "NAME:LINE: reason" (a missing `default` is
+ * reported on line 1; a policy over 1 MiB on the line where it crosses the
+ * limit). A rule whose action is the default action is an error too: it
+ * does nothing, so it is a mistake.
  *
  * The filter holds the native ABI only; every syscall of another ABI -
  * i386 and x32 on x86_64 - meets the bad-architecture action, which is
