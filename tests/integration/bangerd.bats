@@ -223,12 +223,7 @@ teardown() { common_teardown; }
 }
 
 @test "hot rollback journal of a killed writer: exit 3 naming SQLite's code, nothing changed" {
-	"$BANGERD" --db "$DB" --migrate
-	"$FIXTURE" exec "$DB" "PRAGMA journal_mode = DELETE"
-	hold "$DB" delete open "INSERT INTO schema_migrations VALUES (99, 'x', 'y');
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
-		INSERT INTO images (name, digest, size_bytes, created_at) SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n"
-	hold_kill
+	make_hot_journal
 	[ -s "$DB-journal" ]
 	before=$(dir_state "$WORK")
 	run --separate-stderr "$BANGERD" --db "$DB" --check-migrations

@@ -57,3 +57,15 @@ hold_release() {
 	wait "$HOLDER_PID"
 	HOLDER_PID=
 }
+
+# A fully migrated rollback-journal database whose writer was killed in the
+# middle of a transaction big enough to spill into the main file: its
+# -journal is hot, and only a writer may roll it back.
+make_hot_journal() {
+	"$BANGERD" --db "$DB" --migrate >/dev/null
+	"$FIXTURE" exec "$DB" "PRAGMA journal_mode = DELETE"
+	hold "$DB" delete open "INSERT INTO schema_migrations VALUES (99, 'x', 'y');
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO images (name, digest, size_bytes, created_at) SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n"
+	hold_kill
+}

@@ -56,12 +56,7 @@ same_answer() {
 }
 
 @test "a hot rollback journal" {
-	"$BANGERD" --db "$DB" --migrate
-	"$FIXTURE" exec "$DB" "PRAGMA journal_mode = DELETE"
-	hold "$DB" delete open "INSERT INTO schema_migrations VALUES (99, 'x', 'y');
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
-		INSERT INTO images (name, digest, size_bytes, created_at) SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n"
-	hold_kill
+	make_hot_journal
 	same_answer 3
 }
 
