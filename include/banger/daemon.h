@@ -34,7 +34,10 @@ int daemon_migrate(const char *db_path, FILE *out, FILE *errout);
 /* --list-migrations: "ID NAME" a line, ascending. */
 int daemon_list_migrations(FILE *out);
 
-/* Serve (no action flag). */
+/* Serve (no action flag): open the store (auto-migrating; exit 2 on an
+ * incompatible database, nothing changed), listen on the control socket,
+ * sd_notify READY=1, answer status requests, and on SIGTERM/SIGINT send
+ * STOPPING=1, remove the socket, close the store and return 0. */
 int daemon_serve(const struct banger_paths *paths, FILE *errout);
 
 #endif

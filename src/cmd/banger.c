@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "banger/cli.h"
+#include "banger/control.h"
 #include "banger/paths.h"
 #include "banger/sandbox.h"
 #include "banger/update.h"
@@ -51,6 +52,49 @@ static int policy_command(int argc, char *argv[], FILE *out, FILE *errout)
 	}
 	policy_free(p);
 	return rc;
+}
+
+static int status_command(int argc, char *argv[], FILE *out, FILE *errout)
+{
+	static const struct option options[] = {
+		{ "system", no_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'k' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 },
+	};
+	struct paths_options popts = { 0 };
+	int json = 0, opt;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+		switch (opt) {
+		case 's': popts.system = true; break;
+		case 'k': popts.socket = optarg; break;
+		case 'd': popts.state_dir = optarg; break;
+		case 'j': json = 1; break;
+		default: return usage_error(errout, "status: unknown option or missing argument");
+		}
+	}
+	if (optind < argc)
+		return usage_error(errout, "status: unexpected argument");
+	struct banger_paths paths;
+	struct banger_error err = { 0 };
+	struct control_status st;
+	if (paths_resolve(&popts, &paths, &err) != 0) {
+		fprintf(errout, "banger: %s\n", err.msg);
+		return UPDATE_EXIT_USAGE;
+	}
+	if (control_status(paths.socket, 3000, &st, &err) != 0) {
+		fprintf(errout, "banger: status: %s\n", err.msg);
+		return 1;
+	}
+	if (json)
+		fprintf(out, "%s\n", st.raw);
+	else
+		fprintf(out, "bangerd %s, pid %ld, up %lds, schema %s\n", st.version, st.pid, st.uptime_s,
+			st.schema_state);
+	return 0;
 }
 
 /* The bangerd beside this banger. */
@@ -171,10 +215,8 @@ int banger_main(int argc, char *argv[], FILE *out, FILE *errout)
 		return policy_command(argc - 1, argv + 1, out, errout);
 	if (argc >= 2 && strcmp(argv[1], "update") == 0)
 		return update_command(argc - 1, argv + 1, out, errout);
-	if (argc >= 2 && strcmp(argv[1], "status") == 0) {
-		fprintf(errout, "banger: status is not available in this build yet\n");
-		return UPDATE_EXIT_UNAVAILABLE;
-	}
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return status_command(argc - 1, argv + 1, out, errout);
 	return usage_error(errout, argc < 2 ? "a command is required" : "unknown command");
 }
 
