@@ -90,6 +90,9 @@ struct sandbox_result {
 	int setup_errno;
 	int landlock_abi;		/* 0: Landlock not applied (kernel without it) */
 	pid_t pid;			/* the child's pid, reaped by the time we return */
+	long violation;			/* SIGSYS: the refused syscall's number from the
+					 * kernel's audit record, or -1 when unknown */
+	char violation_name[32];	/* its name on this architecture, or "" */
 	char first_line[SANDBOX_LINE_MAX];	/* stdout's first line, control bytes removed */
 	bool line_truncated;
 	size_t stdout_bytes;		/* everything the child wrote, counted, not kept */

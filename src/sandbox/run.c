@@ -35,6 +35,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -251,6 +252,35 @@ static void stream_read(struct stream *s, int is_stdout, struct sandbox_result *
 		stream_close(s);
 }
 
+/* A seccomp kill is logged by the kernel (audit type=1326, to the kernel
+ * log when no audit daemon takes it) with the pid and the syscall number.
+ * Reading /dev/kmsg needs root or CAP_SYSLOG: best effort, -1 otherwise. */
+static long find_violation(pid_t pid, unsigned long *arch)
+{
+	char needle[32], rec[2048];
+	long found = -1;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(needle, sizeof(needle), " pid=%ld ", (long)pid);
+	for (int records = 0; records < 100000; records++) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten while we read: skip it */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		const char *sc, *ar;
+		if (strstr(rec, "type=1326") && strstr(rec, needle) && (sc = strstr(rec, " syscall=")) &&
+		    (ar = strstr(rec, " arch="))) {
+			found = strtol(sc + 9, NULL, 10);
+			*arch = strtoul(ar + 6, NULL, 16);
+		}
+	}
+	close(fd);
+	return found;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -320,6 +350,13 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 	} else {
 		r->outcome = SANDBOX_SIGNALED;
 		r->signal = info.si_status;
+		unsigned long arch = 0;
+		if (r->signal == SIGSYS && (r->violation = find_violation(pid, &arch)) >= 0 &&
+		    arch == seccomp_arch_native()) {
+			char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)r->violation);
+			snprintf(r->violation_name, sizeof(r->violation_name), "%s", name ? name : "");
+			free(name);
+		}
 	}
 }
 
@@ -329,6 +366,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 	int out[2] = { -1, -1 }, errs[2] = { -1, -1 }, report[2] = { -1, -1 };
 	int devnull = -1, ruleset = -1, pidfd = -1, rc;
 	memset(r, 0, sizeof(*r));
+	r->violation = -1;
 	const void *filter;
 	size_t len = policy_bpf(spec->policy, &filter);
 	struct child_plan plan = {

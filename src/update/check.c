@@ -42,7 +42,15 @@ static void judge(const struct sandbox_result *r, struct verdict *v)
 			 sandbox_step_name(r->step), strerror(r->setup_errno));
 		return;
 	case SANDBOX_SIGNALED:
-		if (r->signal == SIGSYS)
+		if (r->signal == SIGSYS && r->violation_name[0])
+			snprintf(v->reason, sizeof(v->reason),
+				 "the check was killed by SIGSYS: the policy refused the system call %s (%ld)",
+				 r->violation_name, r->violation);
+		else if (r->signal == SIGSYS && r->violation >= 0)
+			snprintf(v->reason, sizeof(v->reason),
+				 "the check was killed by SIGSYS: the policy refused system call number %ld of another ABI",
+				 r->violation);
+		else if (r->signal == SIGSYS)
 			snprintf(v->reason, sizeof(v->reason),
 				 "the check was killed by SIGSYS: the policy refused a system call (the kernel log names it: audit type=1326)");
 		else

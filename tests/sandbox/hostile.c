@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <termios.h>
@@ -252,6 +253,18 @@ static int attack_seccomp_listener(void)
 		      "a seccomp notification listener");
 }
 
+static int attack_bpf(void) { return result(syscall(SYS_bpf, 0, NULL, 0), "bpf"); }
+static int attack_keyctl(void) { return result(syscall(SYS_keyctl, 0, 0, 0, 0, 0), "keyctl"); }
+static int attack_add_key(void) { return result(syscall(SYS_add_key, "user", "x", "y", 1, -2), "add_key"); }
+static int attack_setns(void) { return result(setns(0, 0), "setns"); }
+
+static int attack_process_vm_readv(void)
+{
+	char buf[16];
+	struct iovec local = { buf, sizeof(buf) }, remote = { (void *)0x1000, sizeof(buf) };
+	return result(process_vm_readv(getppid(), &local, 1, &remote, 1, 0), "process_vm_readv on the parent");
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -272,7 +285,8 @@ static const struct {
 	A(setuid_caps), A(prctl_caps), A(tiocsti), A(ioctl_high_bits), A(inherited_fds),
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
-	A(seccomp_listener), A(honest),
+	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
+	A(honest),
 };
 
 int main(int argc, char *argv[])
