@@ -35,6 +35,12 @@ int policy_parse(const char *name, const char *text, size_t len, struct sandbox_
 		 struct banger_error *err);
 /* Read the file at path (at most 1 MiB) and policy_parse() it. */
 int policy_load(const char *path, struct sandbox_policy **out, struct banger_error *err);
+/* A policy from a BPF program compiled earlier (by the build, from a policy
+ * file): no parsing and no libseccomp at run time. bytes must be whole
+ * struct sock_filter instructions, at most BPF_MAXINSNS. Such a policy has
+ * no PFC to export. */
+int policy_from_bpf(const void *bpf, size_t bytes, struct sandbox_policy **out,
+		    struct banger_error *err);
 /* libseccomp's pseudo-filter-code text of the compiled filter, to fd. */
 int policy_export_pfc(const struct sandbox_policy *policy, int fd, struct banger_error *err);
 /* The compiled BPF program: instruction count and a pointer to the

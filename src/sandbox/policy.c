@@ -874,9 +874,32 @@ out:
 
 int policy_export_pfc(const struct sandbox_policy *policy, int fd, struct banger_error *err)
 {
+	if (policy->ctx == NULL)
+		return banger_error_set(err, -EINVAL, "a precompiled policy has no source to show");
 	int rc = seccomp_export_pfc(policy->ctx, fd);
 	if (rc < 0)
 		return banger_error_set(err, rc, "cannot export the policy as PFC: %s", strerror(-rc));
+	return 0;
+}
+
+int policy_from_bpf(const void *bpf, size_t bytes, struct sandbox_policy **out,
+		    struct banger_error *err)
+{
+	struct sandbox_policy *p;
+	*out = NULL;
+	/* Validate what we are handed rather than trust it, as bubblewrap
+	 * does for --seccomp: whole instructions, within the kernel's limit. */
+	if (bytes == 0 || bytes % sizeof(struct sock_filter) != 0 ||
+	    bytes / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return banger_error_set(err, -EINVAL, "a BPF program of %zu bytes", bytes);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->bpf = malloc(bytes)) == NULL) {
+		free(p);
+		return banger_error_set(err, -ENOMEM, "out of memory");
+	}
+	memcpy(p->bpf, bpf, bytes);
+	p->bpf_len = bytes / sizeof(struct sock_filter);
+	*out = p;
 	return 0;
 }
 

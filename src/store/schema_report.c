@@ -1,4 +1,6 @@
-/* The classification itself, and the contract's line for it. */
+/* The classification itself, and the contract's line for it. Nothing here
+ * touches SQLite, so that banger, which parses a child's line, does not
+ * need to load it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -6,6 +8,20 @@
 #include <string.h>
 
 #include "internal.h"
+
+int id_list_push(struct id_list *list, int64_t id)
+{
+	/* Grow in powers of two; count is bounded by the callers. */
+	if ((list->count & (list->count - 1)) == 0) {
+		size_t cap = list->count ? list->count * 2 : 8;
+		int64_t *ids = realloc(list->ids, cap * sizeof(*ids));
+		if (ids == NULL)
+			return -ENOMEM;
+		list->ids = ids;
+	}
+	list->ids[list->count++] = id;
+	return 0;
+}
 
 static int cmp_id(const void *a, const void *b)
 {

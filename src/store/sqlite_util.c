@@ -18,20 +18,6 @@ int store_sqlite_error(struct banger_error *err, sqlite3 *db, int rc, const char
 	return -1;
 }
 
-int id_list_push(struct id_list *list, int64_t id)
-{
-	/* Grow in powers of two; count is bounded by the callers. */
-	if ((list->count & (list->count - 1)) == 0) {
-		size_t cap = list->count ? list->count * 2 : 8;
-		int64_t *ids = realloc(list->ids, cap * sizeof(*ids));
-		if (ids == NULL)
-			return -ENOMEM;
-		list->ids = ids;
-	}
-	list->ids[list->count++] = id;
-	return 0;
-}
-
 char *store_file_uri(const char *path, const char *query)
 {
 	/* RFC 3986 unreserved characters and '/' pass; everything else -

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/filter.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,12 @@
 #include "banger/store.h"
 #include "banger/update.h"
 
-/* policy/check-migrations.policy, compiled in: the updater runs as root
- * and must not take its policy from a file someone else could edit. */
-static const char check_migrations_policy[] =
-#include "check_migrations_policy.inc"
-	;
+/* policy/check-migrations.policy, compiled into BPF by the build: the
+ * updater runs as root and must not take its policy from a file someone
+ * else could edit, and need not compile it at every update. */
+static const struct sock_filter check_migrations_bpf[] = {
+#include "check_migrations_bpf.inc"
+};
 
 /* Where the dynamic loader and the libraries live (Landlock read rules). */
 static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
@@ -149,8 +151,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}
-	if (policy_parse("check-migrations.policy", check_migrations_policy,
-			 sizeof(check_migrations_policy) - 1, &policy, &err) != 0) {
+	if (policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
