@@ -64,7 +64,10 @@ static void notify(const char *msg)
 static int make_dir_for(const char *socket_path, FILE *errout)
 {
 	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(copy, sizeof(copy), "%s", socket_path);
+	if (snprintf(copy, sizeof(copy), "%s", socket_path) >= (int)sizeof(copy)) {
+		fprintf(errout, "bangerd: %s: socket path too long\n", socket_path);
+		return -1;
+	}
 	const char *dir = dirname(copy);
 	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 		return 0;
