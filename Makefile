@@ -18,7 +18,7 @@ $(error BANGER_MAX_MIGRATION must be a whole number)
 endif
 endif
 
-PKGS := sqlite3 libseccomp libcap
+PKGS := sqlite3 libseccomp libcap libsodium
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -50,7 +50,7 @@ RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libcmocka-dev bats jq util-linux
+	libsodium-dev libcmocka-dev bats jq util-linux minisign
 
 .PHONY: all deps check check-sanitize demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all

@@ -40,8 +40,22 @@ int update_verify_elf(struct staged *staged, struct banger_error *err);
 
 void update_staged_close(struct staged *staged);
 
+/* 1 when hex is 64 hexadecimal digits. */
+int update_sha256_hex_valid(const char *hex);
+/* The staged copy's SHA-256 equals hex: 0, or -EBADMSG (err names the
+ * copy's actual hash). */
+int update_verify_sha256(const struct staged *staged, const char *hex, struct banger_error *err);
+/* The staged copy carries a valid minisign signature (sig_path) by pubkey
+ * (a .pub file or the base64 key): both the file's and the trusted
+ * comment's signature verify, with the key's id. 0 or < 0 with err. */
+int update_verify_minisig(const struct staged *staged, const char *sig_path, const char *pubkey,
+			  struct banger_error *err);
+
 struct check_options {
 	const char *from;	/* the new bangerd */
+	const char *sha256;	/* or NULL */
+	const char *minisig;	/* with pubkey, or NULL */
+	const char *pubkey;
 	const char *target;	/* where it would go; its directory stages the copy */
 	const char *db;		/* the live database */
 	unsigned timeout_s;

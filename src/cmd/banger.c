@@ -180,10 +180,15 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return usage_error(errout, "update: --recover takes only location options");
 	if (!recover && !copts.from)
 		return usage_error(errout, "update: --from PATH is required");
-	if (recover || !check_only || sha256 || minisig) {
-		fprintf(errout, "banger: update: only --check-only without --sha256/--minisig is available in this build\n");
+	if (sha256 && !update_sha256_hex_valid(sha256))
+		return usage_error(errout, "update: --sha256 wants 64 hex digits");
+	if (recover || !check_only) {
+		fprintf(errout, "banger: update: only --check-only is available in this build\n");
 		return UPDATE_EXIT_UNAVAILABLE;
 	}
+	copts.sha256 = sha256;
+	copts.minisig = minisig;
+	copts.pubkey = pubkey;
 	if (!copts.target) {
 		if (default_target(target, sizeof(target)) != 0) {
 			fprintf(errout, "banger: cannot find the bangerd beside banger: pass --target\n");

@@ -89,7 +89,7 @@ check_only() {
 }
 
 @test "usage errors exit 64" {
-	for args in "update" "update --check-only" "update --from x --state-dir a --db b --check-only" \
+	for args in "update" "update --check-only" "update --from x --state-dir a --db b --check-only" "update --from x --check-only --sha256 abc" \
 		    "update --from x --no-restart --restart-cmd y" "update --from x --minisig s" \
 		    "update --from x --timeout 0 --check-only" "update --from x --bogus" "frobnicate" ""; do
 		run --separate-stderr "$BANGER" $args
@@ -127,4 +127,64 @@ check_only() {
 	run "$BANGER" --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"banger update"* ]]
+}
+
+@test "--sha256: the staged copy's hash must match, else exit 4 naming the copy's hash" {
+	"$BANGERD" --db "$DB" --migrate
+	good=$(sha256sum "$STAGED_BANGERD" | cut -c1-64)
+	check_only --from "$STAGED_BANGERD" --sha256 "$good"
+	[ "$status" -eq 0 ]
+	check_only --from "$STAGED_BANGERD" --sha256 "${good^^}"	# hex digits in either case
+	[ "$status" -eq 0 ]
+	bad=$(printf '%064d' 0)
+	check_only --from "$STAGED_BANGERD" --sha256 "$bad"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"SHA-256 mismatch: the staged copy is $good"* ]]
+	check_only --from "$STAGED_BANGERD" --sha256 xyz
+	[ "$status" -eq 64 ]
+	[ -z "$(ls -A "$WORK/bin")" ]
+}
+
+# Keys and signatures made by Debian's minisign, verified by banger.
+make_keys() {
+	command -v minisign >/dev/null || skip "minisign not installed"
+	minisign -G -W -p "$WORK/pub" -s "$WORK/sec" >/dev/null
+	minisign -G -W -p "$WORK/other.pub" -s "$WORK/other.sec" >/dev/null
+	cp "$STAGED_BANGERD" "$WORK/new-bangerd"
+}
+
+@test "--minisig: a real minisign signature verifies (prehashed and legacy, key file or key string)" {
+	make_keys
+	"$BANGERD" --db "$DB" --migrate
+	minisign -S -s "$WORK/sec" -m "$WORK/new-bangerd" -x "$WORK/sig" >/dev/null
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/sig" --pubkey "$WORK/pub"
+	[ "$status" -eq 0 ]
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/sig" --pubkey "$(sed -n 2p "$WORK/pub")"
+	[ "$status" -eq 0 ]
+	minisign -S -l -s "$WORK/sec" -m "$WORK/new-bangerd" -x "$WORK/legacy" >/dev/null
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/legacy" --pubkey "$WORK/pub"
+	[ "$status" -eq 0 ]
+}
+
+@test "--minisig: a tampered file, another key, a forged trusted comment, garbage: exit 4" {
+	make_keys
+	minisign -S -s "$WORK/sec" -m "$WORK/new-bangerd" -x "$WORK/sig" >/dev/null
+	cp "$WORK/new-bangerd" "$WORK/tampered"
+	printf 'X' | dd of="$WORK/tampered" bs=1 seek=1000 conv=notrunc status=none
+	check_only --from "$WORK/tampered" --minisig "$WORK/sig" --pubkey "$WORK/pub"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"does not match the staged copy"* ]]
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/sig" --pubkey "$WORK/other.pub"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"another key"* ]]
+	sed '3s/.*/trusted comment: timestamp:0	file:evil/' "$WORK/sig" > "$WORK/forged"
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/forged" --pubkey "$WORK/pub"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"trusted comment"* ]]
+	echo garbage > "$WORK/garbage"
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/garbage" --pubkey "$WORK/pub"
+	[ "$status" -eq 4 ]
+	check_only --from "$WORK/new-bangerd" --minisig "$WORK/sig" --pubkey "not-a-key"
+	[ "$status" -eq 4 ]
+	[ -z "$(ls -A "$WORK/bin")" ]
 }
