@@ -50,7 +50,7 @@ RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libsodium-dev libcmocka-dev bats jq util-linux minisign
+	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base
 
 .PHONY: all deps check check-sanitize demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
@@ -164,9 +164,31 @@ demo: deps
 clean:
 	rm -rf $(BUILD_DIR)
 
+# FHS install. Both binaries go to bin: users run bangerd too (user mode),
+# and banger update looks for the bangerd beside itself.
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+POLICYDIR := $(PREFIX)/share/banger/policy
+MAN_PAGES := $(wildcard packaging/man/*.[1-8])
+INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
+	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz)
+
+install: all
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(POLICYDIR)
+	install -m 0755 $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger $(DESTDIR)$(BINDIR)/
+	install -m 0644 policy/check-migrations.policy $(DESTDIR)$(POLICYDIR)/
+	@set -e; for m in $(MAN_PAGES); do \
+		sec=$${m##*.}; install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$sec; \
+		gzip -9n < $$m > $(DESTDIR)$(MANDIR)/man$$sec/$$(basename $$m).gz; \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$sec/$$(basename $$m).gz; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(PREFIX)/share/banger 2>/dev/null
+
 # Not built yet (packaging is its own issue): fail loudly rather than let
 # a packager believe an empty success.
-install uninstall deb:
+deb:
 	@echo "make $@: not available yet in this tree (packaging is still to come)" >&2; exit 1
 
 -include $(shell find $(BUILD_DIR)/obj -name '*.d' 2>/dev/null)
