@@ -50,7 +50,7 @@ RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base
+	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd
 
 .PHONY: all deps check check-sanitize demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
@@ -169,14 +169,21 @@ clean:
 BINDIR := $(PREFIX)/bin
 MANDIR := $(PREFIX)/share/man
 POLICYDIR := $(PREFIX)/share/banger/policy
+UNITDIR := $(PREFIX)/lib/systemd/system
+USERUNITDIR := $(PREFIX)/lib/systemd/user
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
+	$(UNITDIR)/bangerd.service $(USERUNITDIR)/bangerd.service \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz)
 
 install: all
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(POLICYDIR)
 	install -m 0755 $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger $(DESTDIR)$(BINDIR)/
 	install -m 0644 policy/check-migrations.policy $(DESTDIR)$(POLICYDIR)/
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR)
+	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/bangerd.service > $(DESTDIR)$(UNITDIR)/bangerd.service
+	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/user/bangerd.service > $(DESTDIR)$(USERUNITDIR)/bangerd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/bangerd.service $(DESTDIR)$(USERUNITDIR)/bangerd.service
 	@set -e; for m in $(MAN_PAGES); do \
 		sec=$${m##*.}; install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$sec; \
 		gzip -9n < $$m > $(DESTDIR)$(MANDIR)/man$$sec/$$(basename $$m).gz; \
