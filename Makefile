@@ -171,9 +171,11 @@ MANDIR := $(PREFIX)/share/man
 POLICYDIR := $(PREFIX)/share/banger/policy
 UNITDIR := $(PREFIX)/lib/systemd/system
 USERUNITDIR := $(PREFIX)/lib/systemd/user
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
 	$(UNITDIR)/bangerd.service $(USERUNITDIR)/bangerd.service \
+	$(COMPLETIONDIR)/banger $(COMPLETIONDIR)/bangerd \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz)
 
 install: all
@@ -184,6 +186,8 @@ install: all
 	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/bangerd.service > $(DESTDIR)$(UNITDIR)/bangerd.service
 	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/user/bangerd.service > $(DESTDIR)$(USERUNITDIR)/bangerd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/bangerd.service $(DESTDIR)$(USERUNITDIR)/bangerd.service
+	install -d -m 0755 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 packaging/completions/banger packaging/completions/bangerd $(DESTDIR)$(COMPLETIONDIR)/
 	@set -e; for m in $(MAN_PAGES); do \
 		sec=$${m##*.}; install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$sec; \
 		gzip -9n < $$m > $(DESTDIR)$(MANDIR)/man$$sec/$$(basename $$m).gz; \

@@ -48,3 +48,22 @@ MAN=$BATS_TEST_DIRNAME/../../packaging/man
 	[ -z "$(find "$dest" -type f)" ]
 	rm -rf "$dest"
 }
+
+# complete WORDS...: what bash completion offers for the last word.
+complete_words() {
+	local prog=$1
+	source "$BATS_TEST_DIRNAME/../../packaging/completions/$prog"
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	"_$prog"
+	echo "${COMPREPLY[*]}"
+}
+
+@test "bash completion offers the commands and their options" {
+	[ "$(complete_words banger "")" = "status update policy --version --help" ]
+	[[ "$(complete_words banger update --che)" = "--check-only" ]]
+	[ "$(complete_words banger policy "")" = "check show" ]
+	[ "$(complete_words bangerd --check)" = "--check-migrations" ]
+	[ "$(complete_words bangerd --li)" = "--list-migrations" ]
+}
