@@ -62,6 +62,31 @@ struct check_options {
 	bool json;
 };
 
+struct sandbox_result;
+
+struct verdict {
+	int code;		/* the exit code for banger update: 0, 1, 2 or 3 */
+	char reason[512];	/* when code is 3 */
+};
+
+/* Trust a check's verdict only when the child exited normally with 0, 1
+ * or 2 AND its line parses as that same classification. */
+void update_judge_check(const struct sandbox_result *r, struct verdict *v);
+
+/* db made absolute (the child runs in /), and its directory. */
+int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
+		      struct banger_error *err);
+
+/* Run the staged binary with argv in the sandbox (policy
+ * check-migrations.policy, Landlock read access to db_dir and the
+ * libraries). */
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db_dir,
+		      unsigned timeout_s, struct sandbox_result *result, struct banger_error *err);
+
+/* The staged binary's --version, asked in the sandbox. */
+int update_staged_version(const struct staged *staged, const char *db_dir, unsigned timeout_s,
+			  char *version, size_t size, struct banger_error *err);
+
 /* banger update --check-only: stage, verify, run the staged binary's
  * --check-migrations in the sandbox, relay its verdict. Prints the child's
  * line (sanitized) or the JSON result on out, one-line reasons on errout.

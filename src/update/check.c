@@ -25,12 +25,7 @@ static const struct sock_filter check_migrations_bpf[] = {
 static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
 					    "/etc/ld.so.cache" };
 
-struct verdict {
-	int code;		/* the exit code for banger update */
-	char reason[512];	/* when code is 3 */
-};
-
-static void judge(const struct sandbox_result *r, struct verdict *v)
+void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 {
 	enum schema_state state;
 	v->code = UPDATE_EXIT_CHECK_FAILED;
@@ -111,10 +106,70 @@ static void print_result(const struct check_options *o, int code, const char *li
 		fprintf(errout, "banger: update refused: %s\n", reason);
 }
 
+int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
+		      struct banger_error *err)
+{
+	char copy[PATH_MAX], base[NAME_MAX + 1];
+	snprintf(copy, sizeof(copy), "%s", db);
+	snprintf(base, sizeof(base), "%s", basename(copy));
+	snprintf(copy, sizeof(copy), "%s", db);
+	if (realpath(dirname(copy), dir) == NULL)
+		return banger_error_set(err, -errno, "%s: the database's directory: %s", db, strerror(errno));
+	(void)dir_size;
+	if (snprintf(abs, abs_size, "%s/%s", dir, base) >= (int)abs_size)
+		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", db);
+	return 0;
+}
+
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db_dir,
+		      unsigned timeout_s, struct sandbox_result *result, struct banger_error *err)
+{
+	struct sandbox_policy *policy = NULL;
+	int rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
+	if (rc != 0)
+		return rc;
+	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
+	size_t n = 0;
+	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
+		read_paths[n] = library_dirs[n];
+	read_paths[n++] = db_dir;
+	read_paths[n] = NULL;
+	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
+	struct sandbox_spec spec = {
+		.exec_fd = staged->exec_fd,
+		.argv = argv,
+		.policy = policy,
+		.read_paths = read_paths,
+		.exec_paths = exec_paths,
+		.timeout_ms = (timeout_s ? timeout_s : 30) * 1000,
+		.cpu_seconds = timeout_s ? timeout_s : 30,
+		.memory_bytes = (size_t)512 << 20,
+	};
+	rc = sandbox_run(&spec, result, err);
+	policy_free(policy);
+	return rc;
+}
+
+int update_staged_version(const struct staged *staged, const char *db_dir, unsigned timeout_s,
+			  char *version, size_t size, struct banger_error *err)
+{
+	struct sandbox_result r;
+	char *argv[] = { "bangerd", "--version", NULL };
+	int rc = update_run_staged(staged, argv, db_dir, timeout_s, &r, err);
+	if (rc != 0)
+		return rc;
+	size_t len = strlen(r.first_line);
+	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0 || len == 0 || len >= size ||
+	    strspn(r.first_line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-") != len)
+		return banger_error_set(err, -EPROTO, "the new bangerd's --version printed '%.100s'",
+					r.first_line);
+	memcpy(version, r.first_line, len + 1);
+	return 0;
+}
+
 int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 {
 	struct banger_error err = { 0 };
-	struct sandbox_policy *policy = NULL;
 	struct staged staged = { .exec_fd = -1 };
 	struct sandbox_result result;
 	struct verdict v = { UPDATE_EXIT_CHECK_FAILED, "" };
@@ -128,23 +183,11 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	snprintf(db_dir, sizeof(db_dir), "%s", o->db);
-	char *base = basename(db_dir);
-	char db_base[NAME_MAX + 1];
-	snprintf(db_base, sizeof(db_base), "%s", base);
-	snprintf(db_dir, sizeof(db_dir), "%s", o->db);
-	if (realpath(dirname(db_dir), db_dir) == NULL) {
-		snprintf(v.reason, sizeof(v.reason), "%s: the database's directory: %s", o->db,
-			 strerror(errno));
+	if (update_resolve_db(o->db, db, sizeof(db), db_dir, sizeof(db_dir), &err) != 0) {
+		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	if (snprintf(db, sizeof(db), "%s/%s", db_dir, db_base) >= (int)sizeof(db)) {
-		snprintf(v.reason, sizeof(v.reason), "%s: path too long", o->db);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
-
 	if (update_stage(o->from, target_dir, false, &staged, &err) != 0 ||
 	    (o->sha256 && update_verify_sha256(&staged, o->sha256, &err) != 0) ||
 	    (o->minisig && update_verify_minisig(&staged, o->minisig, o->pubkey, &err) != 0) ||
@@ -153,42 +196,19 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}
-	if (policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
-	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
-	size_t n = 0;
-	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
-		read_paths[n] = library_dirs[n];
-	read_paths[n++] = db_dir;
-	read_paths[n] = NULL;
-	const char *exec_paths[] = { staged.interpreter[0] ? staged.interpreter : NULL, NULL };
 	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
-	struct sandbox_spec spec = {
-		.exec_fd = staged.exec_fd,
-		.argv = argv,
-		.policy = policy,
-		.read_paths = read_paths,
-		.exec_paths = exec_paths,
-		.timeout_ms = (o->timeout_s ? o->timeout_s : 30) * 1000,
-		.cpu_seconds = o->timeout_s ? o->timeout_s : 30,
-		.memory_bytes = (size_t)512 << 20,
-	};
-	if (sandbox_run(&spec, &result, &err) != 0) {
+	if (update_run_staged(&staged, argv, db_dir, o->timeout_s, &result, &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	judge(&result, &v);
+	update_judge_check(&result, &v);
 	code = v.code;
 	print_result(o, code, code <= 2 ? result.first_line : "", v.reason, &result, out, errout);
 	goto done;
 out:
 	print_result(o, code, "", v.reason, NULL, out, errout);
 done:
-	policy_free(policy);
 	update_staged_close(&staged);
 	return code;
 }
