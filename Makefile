@@ -142,8 +142,19 @@ $(PLAIN_BANGERD): FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) SANITIZE= $@
 endif
 
+# Test-hook builds (BANGER_TEST_HOOKS): a banger that can pause before a
+# step (BANGER_TEST_PAUSE_AT) so that tests can kill -9 it there, and a
+# bangerd that can die right after migrating (BANGER_TEST_CRASH_AFTER_OPEN).
+# Release builds have neither.
+HOOKS := $(BUILD_DIR)/hooks/banger $(BUILD_DIR)/hooks/bangerd
+ifeq ($(BANGER_TEST_HOOKS),1)
+BANGER_CFLAGS += -DBANGER_TEST_HOOKS
+endif
+$(HOOKS): FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) BANGER_TEST_HOOKS=1 SANITIZE= $@
+
 .PHONY: all-tests
-all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD)
+all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
 
 
 

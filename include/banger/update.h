@@ -4,6 +4,7 @@
 #define BANGER_UPDATE_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdio.h>
 
 #include "banger/error.h"
@@ -26,9 +27,9 @@ struct staged {
 };
 
 /* Copy from into an unnamed file (O_TMPFILE, or a name unlinked at once)
- * in dir, mode 0700, and return a read-only descriptor to it: nothing is
- * left behind, whatever happens to this process. durable: fsync the copy
- * (an update that will link it in); a check that only runs it need not.
+ * in dir and return a read-only descriptor to it: nothing is left behind,
+ * whatever happens to this process. durable: mode 0755 and fsynced (an
+ * update that will link it in); else 0700, not synced (a check only).
  * Returns 0 or < 0 with err. */
 int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
 		 struct banger_error *err);
@@ -93,5 +94,56 @@ int update_staged_version(const struct staged *staged, const char *db_dir, unsig
  * Returns 0, 1, 2 (the child's verdict, trusted only when its exit code
  * and its line agree), 3 (the check failed) or 4 (verification failed). */
 int update_check_only(const struct check_options *opts, FILE *out, FILE *errout);
+
+/* ---- the whole update ------------------------------------------------ */
+
+enum {
+	UPDATE_EXIT_ROLLED_BACK = 5,	/* the new daemon failed its health check */
+	UPDATE_EXIT_ROLLBACK_FAILED = 6,	/* operator action needed */
+	UPDATE_EXIT_LOCKED = 75,
+};
+
+struct journal {
+	char step[16];		/* checked, backed-up, swapping, swapped */
+	char target[PATH_MAX];
+	char db[PATH_MAX];
+	char backup[PATH_MAX];	/* "" when no migration was needed */
+	char socket[PATH_MAX];
+	char restart[1024];	/* "", "cmd:CMD" or "systemd:UNIT" */
+	char new_version[64];
+	char old_version[64];
+	unsigned timeout_s;
+};
+
+/* 1 and the journal when one exists, 0 when none, < 0 when unreadable. */
+int journal_read(const char *state_dir, struct journal *j, struct banger_error *err);
+int journal_write(const char *state_dir, const struct journal *j, struct banger_error *err);
+int journal_remove(const char *state_dir);
+int update_fsync_dir(const char *dir);
+
+/* A consistent copy of db at backup (0600, fsynced, renamed into place). */
+int update_backup_db(const char *db, const char *backup, struct banger_error *err);
+/* Copy backup's content back into db, through SQLite's locks. */
+int update_restore_db(const char *backup, const char *db, struct banger_error *err);
+
+struct update_options {
+	const char *from, *sha256, *minisig, *pubkey;
+	const char *target;
+	const char *state_dir, *db, *socket;
+	const char *restart_cmd;	/* or NULL */
+	bool no_restart;
+	unsigned timeout_s;
+	bool json;
+};
+
+/* banger update: lock, recover what an interrupted update left, stage,
+ * verify, check, back up, swap, restart, confirm health, roll back on
+ * failure. Returns the contract's exit code. */
+int update_run(const struct update_options *opts, FILE *out, FILE *errout);
+
+/* banger update --recover: finish or undo an interrupted update. 0 when
+ * the install is consistent (nothing to do, or rolled back healthy), 6
+ * when it needs the operator. */
+int update_recover(const struct update_options *opts, FILE *out, FILE *errout);
 
 #endif

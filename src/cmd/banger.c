@@ -182,10 +182,10 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return usage_error(errout, "update: --from PATH is required");
 	if (sha256 && !update_sha256_hex_valid(sha256))
 		return usage_error(errout, "update: --sha256 wants 64 hex digits");
-	if (recover || !check_only) {
-		fprintf(errout, "banger: update: only --check-only is available in this build\n");
-		return UPDATE_EXIT_UNAVAILABLE;
-	}
+	if (restart_cmd && (restart_cmd[0] == '\0' || strchr(restart_cmd, '\n')))
+		return usage_error(errout, "update: --restart-cmd wants one line of shell");
+	if (check_only && (no_restart || restart_cmd))
+		return usage_error(errout, "update: --check-only restarts nothing");
 	copts.sha256 = sha256;
 	copts.minisig = minisig;
 	copts.pubkey = pubkey;
@@ -203,7 +203,15 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return UPDATE_EXIT_USAGE;
 	}
 	copts.db = paths.db;
-	return update_check_only(&copts, out, errout);
+	if (check_only)
+		return update_check_only(&copts, out, errout);
+	struct update_options uopts = {
+		.from = copts.from, .sha256 = sha256, .minisig = minisig, .pubkey = pubkey,
+		.target = copts.target, .state_dir = paths.state_dir, .db = paths.db,
+		.socket = paths.socket, .restart_cmd = restart_cmd, .no_restart = no_restart,
+		.timeout_s = copts.timeout_s ? copts.timeout_s : 30, .json = copts.json,
+	};
+	return recover ? update_recover(&uopts, out, errout) : update_run(&uopts, out, errout);
 }
 
 int banger_main(int argc, char *argv[], FILE *out, FILE *errout)

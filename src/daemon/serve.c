@@ -229,6 +229,11 @@ int daemon_serve(const struct banger_paths *paths, FILE *errout)
 		fprintf(errout, "bangerd: cannot open the store: %s\n", err.msg);
 		return 1;
 	}
+#ifdef BANGER_TEST_HOOKS
+	/* Tests only: a release that migrates the database and then dies. */
+	if (getenv("BANGER_TEST_CRASH_AFTER_OPEN"))
+		abort();
+#endif
 	if ((sfd = block_signals()) < 0 || (lfd = listen_on(paths->socket, errout)) < 0)
 		goto out;
 	struct stat mine = { 0 };

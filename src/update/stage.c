@@ -84,7 +84,9 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 			done += w;
 		}
 	}
-	if (fchmod(rw, 0700) != 0 || (durable && fsync(rw) != 0)) {
+	/* 0755 for a copy that will become the installed binary, 0700 for
+	 * one that is only run by the check. */
+	if (fchmod(rw, durable ? 0755 : 0700) != 0 || (durable && fsync(rw) != 0)) {
 		rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
 		goto out;
 	}

@@ -98,11 +98,11 @@ check_only() {
 	done
 }
 
-@test "what is not built yet says so with exit 69, changing nothing" {
-	run --separate-stderr "$BANGER" update --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" --db "$DB"
-	[ "$status" -eq 69 ]
-	[[ "$stderr" == *"only --check-only"* ]]
-	[ -z "$(ls -A "$WORK/bin")" ]
+@test "check-only restarts nothing: --restart-cmd and --no-restart with it are usage errors" {
+	run --separate-stderr "$BANGER" update --check-only --from "$STAGED_BANGERD" --restart-cmd true --db "$DB"
+	[ "$status" -eq 64 ]
+	run --separate-stderr "$BANGER" update --check-only --from "$STAGED_BANGERD" --no-restart --db "$DB"
+	[ "$status" -eq 64 ]
 }
 
 @test "policy check accepts the shipped policy and rejects a broken one with file:line" {

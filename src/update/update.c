@@ -1,0 +1,469 @@
+/* banger update, the whole of it:
+ *
+ *   LOCK -> (RECOVER) -> STAGE -> VERIFY -> CHECK -> (2|3|4: clean up, exit)
+ *        -> BACKUP (migrations needed) -> SWAP -> RESTART -> HEALTH -> DONE
+ *                                                  \-> failure -> ROLLBACK
+ *
+ * The journal is written before each step that changes anything, so that
+ * an update killed at any point is undone by --recover or by the next
+ * update: before the swap, undoing means forgetting; after it, putting the
+ * old binary (kept as TARGET.prev) and the database backup back, and
+ * restarting the way the update did. At every instant TARGET is a complete
+ * executable: the new one arrives by rename(2) over it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banger/control.h"
+#include "banger/sandbox.h"
+#include "banger/update.h"
+
+extern char **environ;
+
+struct run {
+	const struct update_options *o;
+	FILE *errout;
+	struct timespec start;
+	char state_dir[PATH_MAX];
+};
+
+static void progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(struct run *r, const char *fmt, ...)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - r->start.tv_sec) * 1000 + (now.tv_nsec - r->start.tv_nsec) / 1000000;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(r->errout, "banger: [%5ld ms] ", ms);
+	vfprintf(r->errout, fmt, ap);
+	fputc('\n', r->errout);
+	va_end(ap);
+}
+
+#ifdef BANGER_TEST_HOOKS
+/* Tests only: stop before a step so that a test can kill -9 us there. */
+static void test_pause(struct run *r, const char *step)
+{
+	const char *at = getenv("BANGER_TEST_PAUSE_AT");
+	if (at && strcmp(at, step) == 0) {
+		progress(r, "paused before %s (test hook)", step);
+		fflush(r->errout);
+		for (;;)
+			pause();
+	}
+}
+#else
+#define test_pause(r, step) ((void)0)
+#endif
+
+static void report(const char *what, int code)
+{
+	openlog("banger", LOG_PID, LOG_DAEMON);
+	syslog(code == 0 ? LOG_NOTICE : LOG_WARNING, "update %s (exit %d)", what, code);
+	closelog();
+}
+
+/* Run "/bin/sh -c CMD" with a deadline; 0 when it exited 0. */
+static int run_shell(const char *cmd, unsigned timeout_s, FILE *errout)
+{
+	pid_t pid;
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	fflush(errout);
+	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+		return -1;
+	for (unsigned waited = 0;; waited += 50) {
+		int status;
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+		if (waited >= timeout_s * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			fprintf(errout, "banger: the restart command did not finish within %us\n", timeout_s);
+			return -1;
+		}
+		struct timespec t = { 0, 50 * 1000 * 1000 };
+		nanosleep(&t, NULL);
+	}
+}
+
+static int restart(struct run *r, const char *how)
+{
+	if (how[0] == '\0')
+		return 0;
+	if (strncmp(how, "cmd:", 4) == 0)
+		return run_shell(how + 4, r->o->timeout_s, r->errout);
+	if (strncmp(how, "systemd:", 8) == 0) {
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "systemctl restart '%s'", how + 8);
+		return run_shell(cmd, r->o->timeout_s, r->errout);
+	}
+	return -1;
+}
+
+/* The daemon at socket answers with version (and a compatible schema),
+ * from another pid than old_pid, within timeout_s. */
+static int healthy(struct run *r, const char *socket, const char *version, long old_pid,
+		   char *why, size_t why_size)
+{
+	struct control_status st;
+	struct banger_error err = { 0 };
+	struct timespec t = { 0, 100 * 1000 * 1000 };
+	snprintf(why, why_size, "nothing answered");
+	for (unsigned waited = 0; waited <= r->o->timeout_s * 1000; waited += 100) {
+		if (control_status(socket, 500, &st, &err) == 0) {
+			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
+			    st.pid != old_pid)
+				return 0;
+			snprintf(why, why_size, "version %s, schema %s, pid %ld", st.version, st.schema_state,
+				 st.pid);
+		} else {
+			snprintf(why, why_size, "%s", err.msg);
+		}
+		nanosleep(&t, NULL);
+	}
+	return -1;
+}
+
+static void prev_path(const char *target, char *out, size_t size)
+{
+	snprintf(out, size, "%s.prev", target);
+}
+
+/* Put the old binary and database back, restart, check. 5 or 6. */
+static int rollback(struct run *r, struct journal *j, const char *why)
+{
+	char prev[PATH_MAX + 8], dir[PATH_MAX], health[512];
+	struct banger_error err = { 0 };
+	prev_path(j->target, prev, sizeof(prev));
+	snprintf(dir, sizeof(dir), "%s", j->target);
+	progress(r, "rollback: %s", why);
+	struct stat st;
+	if (lstat(prev, &st) == 0) {
+		if (rename(prev, j->target) != 0 || update_fsync_dir(dirname(dir)) != 0) {
+			fprintf(r->errout, "banger: rollback failed: cannot move %s back to %s: %s; "
+				"move it by hand, then restart bangerd\n", prev, j->target, strerror(errno));
+			return UPDATE_EXIT_ROLLBACK_FAILED;
+		}
+		progress(r, "rollback: the old binary is back at %s", j->target);
+	}
+	if (j->backup[0]) {
+		if (update_restore_db(j->backup, j->db, &err) != 0) {
+			fprintf(r->errout, "banger: rollback failed: %s; stop bangerd, copy %s over %s, "
+				"then start it\n", err.msg, j->backup, j->db);
+			return UPDATE_EXIT_ROLLBACK_FAILED;
+		}
+		progress(r, "rollback: the database is back as it was before the update");
+	}
+	if (restart(r, j->restart) != 0) {
+		fprintf(r->errout, "banger: rollback failed: the restart failed; the old binary and "
+			"database are back in place: start bangerd by hand and check 'banger status'\n");
+		return UPDATE_EXIT_ROLLBACK_FAILED;
+	}
+	if (j->restart[0] && j->old_version[0] &&
+	    healthy(r, j->socket, j->old_version, -1, health, sizeof(health)) != 0) {
+		fprintf(r->errout, "banger: rollback failed: the old bangerd %s does not answer either "
+			"(%s); the old binary and database are back in place: check its logs, then "
+			"start it by hand\n", j->old_version, health);
+		return UPDATE_EXIT_ROLLBACK_FAILED;
+	}
+	journal_remove(r->state_dir);
+	progress(r, "rollback: done, bangerd %s serves again", j->old_version[0] ? j->old_version : "(old)");
+	return UPDATE_EXIT_ROLLED_BACK;
+}
+
+/* Undo what a killed update left. 0: consistent again; 6: not. */
+static int recover(struct run *r)
+{
+	struct journal j;
+	struct banger_error err = { 0 };
+	int rc = journal_read(r->state_dir, &j, &err);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		fprintf(r->errout, "banger: %s; inspect it and remove it by hand\n", err.msg);
+		return UPDATE_EXIT_ROLLBACK_FAILED;
+	}
+	progress(r, "recover: an update to %s stopped at '%s'", j.new_version, j.step);
+	char leftover[PATH_MAX + 8];
+	snprintf(leftover, sizeof(leftover), "%s.new", j.target);
+	unlink(leftover);
+	if (strcmp(j.step, "checked") == 0 || strcmp(j.step, "backed-up") == 0) {
+		/* Nothing had been swapped: forgetting is undoing. */
+		journal_remove(r->state_dir);
+		progress(r, "recover: nothing had changed; the journal is gone");
+		return 0;
+	}
+	rc = rollback(r, &j, "undoing the interrupted update");
+	return rc == UPDATE_EXIT_ROLLED_BACK ? 0 : rc;
+}
+
+static int take_lock(struct run *r, int *fd)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/update.lock", r->state_dir);
+	if (mkdir(r->state_dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return -errno;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+		return -errno;
+	return 0;
+}
+
+static int start_run(struct run *r, const struct update_options *o, FILE *errout, int *lock_fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->errout = errout;
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	snprintf(r->state_dir, sizeof(r->state_dir), "%s", o->state_dir);
+	int rc = take_lock(r, lock_fd);
+	if (rc == -EWOULDBLOCK) {
+		fprintf(errout, "banger: another update holds %s/update.lock\n", r->state_dir);
+		return UPDATE_EXIT_LOCKED;
+	}
+	if (rc != 0) {
+		fprintf(errout, "banger: cannot lock %s/update.lock: %s\n", r->state_dir, strerror(-rc));
+		return UPDATE_EXIT_CHECK_FAILED;
+	}
+	return -1;
+}
+
+int update_recover(const struct update_options *o, FILE *out, FILE *errout)
+{
+	struct run r;
+	int lock = -1;
+	int rc = start_run(&r, o, errout, &lock);
+	if (rc < 0)
+		rc = recover(&r);
+	if (rc == 0)
+		fprintf(out, "recovered: the install is consistent\n");
+	if (lock >= 0)
+		close(lock);
+	report("recovery", rc);
+	return rc;
+}
+
+/* dpkg owns the target: the package manager replaces it, not us. */
+static int owned_by_package(const char *target, char *pkg, size_t size)
+{
+	char cmd[PATH_MAX + 64];
+	if (access("/usr/bin/dpkg-query", X_OK) != 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "dpkg-query -S -- '%s' 2>/dev/null", target);
+	FILE *p = popen(cmd, "re");
+	if (p == NULL)
+		return 0;
+	int found = fgets(pkg, (int)size, p) != NULL;
+	int status = pclose(p);
+	if (!found || status != 0)
+		return 0;
+	pkg[strcspn(pkg, ":")] = '\0';
+	return 1;
+}
+
+static int swap(const struct staged *staged, const char *target)
+{
+	char prev[PATH_MAX + 8], fresh[PATH_MAX + 8], self[64], dir[PATH_MAX];
+	prev_path(target, prev, sizeof(prev));
+	snprintf(fresh, sizeof(fresh), "%s.new", target);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", staged->exec_fd);
+	snprintf(dir, sizeof(dir), "%s", target);
+	unlink(fresh);
+	if (unlink(prev) != 0 && errno != ENOENT)
+		return -errno;
+	/* The old binary stays reachable as .prev (a second name, not a copy). */
+	if (link(target, prev) != 0 && errno != ENOENT)
+		return -errno;
+	/* The unnamed staged file gets a name beside the target... */
+	if (linkat(AT_FDCWD, self, AT_FDCWD, fresh, AT_SYMLINK_FOLLOW) != 0)
+		return -errno;
+	/* ...and replaces it in one step. */
+	if (rename(fresh, target) != 0) {
+		int e = errno;
+		unlink(fresh);
+		return -e;
+	}
+	return update_fsync_dir(dirname(dir));
+}
+
+int update_run(const struct update_options *o, FILE *out, FILE *errout)
+{
+	struct run r;
+	struct journal j = { 0 };
+	struct staged staged = { .exec_fd = -1 };
+	struct banger_error err = { 0 };
+	struct sandbox_result result;
+	struct verdict v;
+	char target_dir[PATH_MAX], db_dir[PATH_MAX], pkg[128], health[512];
+	int lock = -1, code = start_run(&r, o, errout, &lock);
+	if (code >= 0)
+		goto out;
+	if ((code = recover(&r)) != 0)
+		goto out;
+
+	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
+	char *base = basename(target_dir);
+	char target_base[NAME_MAX + 1];
+	snprintf(target_base, sizeof(target_base), "%s", base);
+	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
+	struct stat st;
+	if (realpath(dirname(target_dir), target_dir) == NULL ||
+	    snprintf(j.target, sizeof(j.target), "%s/%s", target_dir, target_base) >= (int)sizeof(j.target) ||
+	    lstat(j.target, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(errout, "banger: %s: the target must be an existing regular file\n", o->target);
+		code = UPDATE_EXIT_USAGE;
+		goto out;
+	}
+	if (owned_by_package(j.target, pkg, sizeof(pkg))) {
+		fprintf(errout, "banger: %s belongs to the Debian package %s: update it with apt, not banger\n",
+			j.target, pkg);
+		code = UPDATE_EXIT_VERIFY_FAILED;
+		goto out;
+	}
+	if (update_resolve_db(o->db, j.db, sizeof(j.db), db_dir, sizeof(db_dir), &err) != 0) {
+		fprintf(errout, "banger: %s\n", err.msg);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	snprintf(j.socket, sizeof(j.socket), "%s", o->socket);
+	j.timeout_s = o->timeout_s;
+
+	progress(&r, "stage: %s into %s", o->from, target_dir);
+	if (update_stage(o->from, target_dir, true, &staged, &err) != 0 ||
+	    (o->sha256 && update_verify_sha256(&staged, o->sha256, &err) != 0) ||
+	    (o->minisig && update_verify_minisig(&staged, o->minisig, o->pubkey, &err) != 0) ||
+	    update_verify_elf(&staged, &err) != 0) {
+		fprintf(errout, "banger: update refused: %s: %s\n", o->from, err.msg);
+		code = UPDATE_EXIT_VERIFY_FAILED;
+		goto out;
+	}
+	progress(&r, "verify: the staged copy is an executable for this machine%s%s",
+		 o->sha256 ? ", with the expected SHA-256" : "", o->minisig ? ", signed by the key" : "");
+	char *argv[] = { "bangerd", "--db", j.db, "--check-migrations", NULL };
+	if (update_run_staged(&staged, argv, db_dir, o->timeout_s, &result, &err) != 0) {
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	update_judge_check(&result, &v);
+	if (v.code >= 2) {
+		if (v.code == 2)
+			fprintf(errout, "banger: update refused: %s\n", result.first_line);
+		else
+			fprintf(errout, "banger: update refused: %s\n", v.reason);
+		code = v.code;
+		goto out;
+	}
+	progress(&r, "check (sandboxed): %s", result.first_line);
+	if (update_staged_version(&staged, db_dir, o->timeout_s, j.new_version, sizeof(j.new_version),
+				  &err) != 0) {
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	struct control_status old;
+	long old_pid = -1;
+	if (control_status(j.socket, 1000, &old, &err) == 0) {
+		snprintf(j.old_version, sizeof(j.old_version), "%s", old.version);
+		old_pid = old.pid;
+	}
+	if (o->restart_cmd)
+		snprintf(j.restart, sizeof(j.restart), "cmd:%s", o->restart_cmd);
+	else if (!o->no_restart && access("/run/systemd/system", F_OK) == 0)
+		snprintf(j.restart, sizeof(j.restart), "systemd:bangerd.service");
+	if (v.code == 1 && snprintf(j.backup, sizeof(j.backup), "%s.pre-update", j.db) >= (int)sizeof(j.backup)) {
+		fprintf(errout, "banger: %s: path too long\n", j.db);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+
+	snprintf(j.step, sizeof(j.step), "checked");
+	if (journal_write(r.state_dir, &j, &err) != 0) {
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	test_pause(&r, "backup");
+	if (j.backup[0]) {
+		if (update_backup_db(j.db, j.backup, &err) != 0) {
+			fprintf(errout, "banger: update refused: the backup failed: %s\n", err.msg);
+			journal_remove(r.state_dir);
+			code = UPDATE_EXIT_CHECK_FAILED;
+			goto out;
+		}
+		progress(&r, "backup: %s", j.backup);
+		snprintf(j.step, sizeof(j.step), "backed-up");
+		journal_write(r.state_dir, &j, &err);
+	}
+	test_pause(&r, "swap");
+	snprintf(j.step, sizeof(j.step), "swapping");
+	if (journal_write(r.state_dir, &j, &err) != 0) {
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
+		journal_remove(r.state_dir);
+		code = UPDATE_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	int rc = swap(&staged, j.target);
+	if (rc != 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "the swap failed: %s", strerror(-rc));
+		code = rollback(&r, &j, why);
+		goto out;
+	}
+	progress(&r, "swap: %s is now %s; the old one is %s.prev", j.target, j.new_version, j.target);
+	test_pause(&r, "restart");
+	if (j.restart[0] == '\0') {
+		progress(&r, "restart: none asked for (--no-restart)");
+	} else {
+		progress(&r, "restart: %s", j.restart);
+		if (restart(&r, j.restart) != 0) {
+			code = rollback(&r, &j, "the restart failed");
+			goto out;
+		}
+		test_pause(&r, "health");
+		if (healthy(&r, j.socket, j.new_version, old_pid, health, sizeof(health)) != 0) {
+			char why[600];
+			snprintf(why, sizeof(why), "the new bangerd %s is not healthy: %.400s", j.new_version, health);
+			code = rollback(&r, &j, why);
+			goto out;
+		}
+		progress(&r, "health: bangerd %s answers with a compatible schema", j.new_version);
+	}
+	journal_remove(r.state_dir);
+	if (!j.backup[0]) {
+		/* A backup is kept until the next successful update. */
+		char stale[PATH_MAX + 16];
+		snprintf(stale, sizeof(stale), "%s.pre-update", j.db);
+		unlink(stale);
+	}
+	progress(&r, "done: updated to %s", j.new_version);
+	fprintf(out, "updated: %s -> %s\n", j.old_version[0] ? j.old_version : "(not running)",
+		j.new_version);
+	code = UPDATE_EXIT_OK;
+out:
+	update_staged_close(&staged);
+	if (lock >= 0)
+		close(lock);
+	char what[200];
+	snprintf(what, sizeof(what), "of %s to %s", o->target, j.new_version[0] ? j.new_version : "?");
+	report(what, code);
+	return code;
+}

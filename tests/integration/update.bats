@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# banger update end to end: a real old bangerd (release 0.0.2) serving a
+# real database on a real socket, replaced by this tree's bangerd through a
+# --restart-cmd that stops the running daemon and starts the target again.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+HOOKS=$BANGER_BUILD/hooks
+
+setup() {
+	common_setup
+	INST=$WORK/inst
+	STATE=$WORK/state
+	mkdir -p "$INST/bin" "$STATE"
+	cp "$BANGERD_R2" "$INST/bin/bangerd"
+	cp "$HOOKS/banger" "$INST/bin/banger"	# can pause before a step (test hook)
+	DB=$STATE/banger.db
+	SOCK=$STATE/bangerd.sock
+	cat > "$WORK/restart.sh" <<-'SH'
+	#!/bin/sh
+	# stop the daemon of the pidfile, start the installed bangerd again
+	dir=$(dirname "$0")
+	if [ -f "$dir/daemon.pid" ]; then
+		pid=$(cat "$dir/daemon.pid"); kill "$pid" 2>/dev/null
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+	fi
+	"$dir/inst/bin/bangerd" --state-dir "$dir/state" >>"$dir/daemon.log" 2>&1 &
+	echo $! > "$dir/daemon.pid"
+	SH
+	chmod +x "$WORK/restart.sh"
+	export XDG_RUNTIME_DIR=	# the socket lives in the state dir
+	"$WORK/restart.sh"
+	wait_for_daemon
+	"$FIXTURE" seed "$DB" 2
+	DATA=$("$FIXTURE" list "$DB")
+	OLD_SHA=$(sha256sum < "$INST/bin/bangerd")
+}
+
+teardown() {
+	[ -f "$WORK/daemon.pid" ] && kill -9 "$(cat "$WORK/daemon.pid")" 2>/dev/null
+	[ -n "${PAUSED:-}" ] && kill -9 "$PAUSED" 2>/dev/null
+	common_teardown
+}
+
+wait_for_daemon() {
+	for _ in $(seq 100); do
+		"$INST/bin/banger" status --socket "$SOCK" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+status_field() { "$INST/bin/banger" status --socket "$SOCK" --json | jq -r "$1"; }
+
+update() {
+	run --separate-stderr "$INST/bin/banger" update --state-dir "$STATE" --restart-cmd "$WORK/restart.sh" \
+		--timeout 10 "$@"
+}
+
+# Everything but the lock file, which an update creates once and keeps.
+install_state() { dir_state "$WORK" | grep -v 'update.lock\|daemon.log'; }
+
+@test "migrations needed: swapped, migrated, data kept, backup made, new daemon healthy" {
+	update --from "$STAGED_BANGERD"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "updated: 0.0.2 -> $("$BANGERD" --version)" ]
+	[ "$(status_field .version)" = "$("$BANGERD" --version)" ]
+	[ "$(status_field .schema.state)" = compatible ]
+	[ "$("$FIXTURE" list "$DB")" = "$DATA" ]
+	[ -f "$DB.pre-update" ]
+	[ "$(sha256sum < "$INST/bin/bangerd.prev")" = "$OLD_SHA" ]
+	[ "$(stat -c %a "$INST/bin/bangerd")" = 755 ]
+	[ ! -e "$STATE/update.journal" ]
+	[[ "$stderr" == *"stage:"*"verify:"*"check (sandboxed):"*"backup:"*"swap:"*"restart:"*"health:"*"done:"* ]]
+}
+
+@test "compatible: swapped and restarted, no backup kept" {
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 0 ]
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 0 ]
+	[ ! -e "$DB.pre-update" ]
+	[ "$(status_field .schema.state)" = compatible ]
+}
+
+@test "incompatible: exit 2, target, database and old daemon untouched" {
+	"$FIXTURE" exec "$DB" "INSERT INTO schema_migrations VALUES (99, 'future', 'x')"
+	pid=$(status_field .pid)
+	before=$(install_state)
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"incompatible: unknown applied [99]"* ]]
+	[ "$(install_state)" = "$before" ]
+	[ "$(status_field .pid)" = "$pid" ]
+}
+
+@test "wrong checksum, bad signature, not an ELF: exit 4, nothing changed" {
+	before=$(install_state)
+	update --from "$STAGED_BANGERD" --sha256 "$(printf '%064d' 0)"
+	[ "$status" -eq 4 ]
+	printf 'not an executable' > "$WORK/junk"
+	update --from "$WORK/junk"
+	[ "$status" -eq 4 ]
+	if command -v minisign >/dev/null; then
+		minisign -G -W -p "$WORK/pub" -s "$WORK/sec" >/dev/null
+		minisign -G -W -p "$WORK/other.pub" -s "$WORK/other.sec" >/dev/null
+		cp "$STAGED_BANGERD" "$WORK/new"
+		minisign -S -s "$WORK/other.sec" -m "$WORK/new" -x "$WORK/new.minisig" >/dev/null
+		update --from "$WORK/new" --minisig "$WORK/new.minisig" --pubkey "$WORK/pub"
+		[ "$status" -eq 4 ]
+		rm -f "$WORK"/pub "$WORK"/sec "$WORK"/other.* "$WORK"/new "$WORK"/new.minisig
+	fi
+	rm -f "$WORK/junk"
+	[ "$(install_state)" = "$before" ]
+}
+
+@test "a new daemon that migrates and crashes: exit 5, binary and data restored, old daemon serves" {
+	BANGER_TEST_CRASH_AFTER_OPEN=1 update --from "$HOOKS/bangerd" --timeout 3
+	echo "$stderr"
+	[ "$status" -eq 5 ]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	wait_for_daemon
+	[ "$(status_field .version)" = 0.0.2 ]
+	[ "$(status_field '.schema.applied | map(tostring) | join(" ")')" = "1 2" ]
+	[ "$("$FIXTURE" list "$DB")" = "$DATA" ]
+	[ ! -e "$STATE/update.journal" ]
+}
+
+@test "a rollback that cannot complete: exit 6 and the message says what to do" {
+	run --separate-stderr "$INST/bin/banger" update --state-dir "$STATE" --restart-cmd false \
+		--timeout 3 --from "$STAGED_BANGERD"
+	[ "$status" -eq 6 ]
+	[[ "$stderr" == *"rollback failed"*"start bangerd by hand"* ]]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+}
+
+@test "two updates at once: the second exits 75 and changes nothing" {
+	BANGER_TEST_PAUSE_AT=swap "$INST/bin/banger" update --state-dir "$STATE" \
+		--restart-cmd "$WORK/restart.sh" --from "$STAGED_BANGERD" 2>"$WORK/first.err" &
+	PAUSED=$!
+	for _ in $(seq 200); do grep -q paused "$WORK/first.err" && break; sleep 0.05; done
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 75 ]
+	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
+	rm -f "$WORK/first.err"
+	run "$INST/bin/banger" update --recover --state-dir "$STATE"
+	[ "$status" -eq 0 ]
+}
+
+# kill -9 of banger update before STEP, then --recover: the target is a
+# working executable throughout, and recovery leaves the old binary, its
+# database and a healthy old daemon.
+kill_at() {
+	BANGER_TEST_PAUSE_AT=$1 "$INST/bin/banger" update --state-dir "$STATE" \
+		--restart-cmd "$WORK/restart.sh" --timeout 10 --from "$STAGED_BANGERD" 2>"$WORK/killed.err" &
+	PAUSED=$!
+	for _ in $(seq 200); do grep -q paused "$WORK/killed.err" && break; sleep 0.05; done
+	grep -q paused "$WORK/killed.err"
+	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
+	rm -f "$WORK/killed.err"
+	"$INST/bin/bangerd" --version	# a complete executable at this instant
+	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ ! -e "$STATE/update.journal" ]
+	[ ! -e "$INST/bin/bangerd.new" ]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	wait_for_daemon
+	[ "$(status_field .version)" = 0.0.2 ]
+	[ "$("$FIXTURE" list "$DB")" = "$DATA" ]
+}
+
+@test "kill -9 before the backup, then --recover" { kill_at backup; }
+@test "kill -9 before the swap, then --recover" { kill_at swap; }
+@test "kill -9 after the swap, before the restart, then --recover" { kill_at restart; }
+@test "kill -9 after the restart, before the health check, then --recover" { kill_at health; }
+
+@test "a later update finishes the recovery first, then updates" {
+	BANGER_TEST_PAUSE_AT=restart "$INST/bin/banger" update --state-dir "$STATE" \
+		--restart-cmd "$WORK/restart.sh" --from "$STAGED_BANGERD" 2>"$WORK/killed.err" &
+	PAUSED=$!
+	for _ in $(seq 200); do grep -q paused "$WORK/killed.err" && break; sleep 0.05; done
+	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
+	rm -f "$WORK/killed.err"
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"recover:"*"done:"* ]]
+	[ "$(status_field .version)" = "$("$BANGERD" --version)" ]
+	[ "$("$FIXTURE" list "$DB")" = "$DATA" ]
+}
+
+@test "a staging directory that fills up: a clear error, nothing left behind" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a small tmpfs"
+	size=$(( $(stat -c %s "$INST/bin/bangerd") + $(stat -c %s "$INST/bin/banger") + 65536 ))
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		cp -a "$1" "$1.orig" && mount -t tmpfs -o size=$2 tmpfs "$1" && cp -a "$1.orig/." "$1/" &&
+		"$1/banger" update --state-dir "$3" --no-restart --from "$4"; rc=$?
+		ls -A "$1"; exit $rc' _ "$INST/bin" "$size" "$STATE" "$BANGERD"
+	rm -rf "$INST/bin.orig"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"No space left on device"* ]]
+	[ "$output" = "$(printf 'banger\nbangerd')" ]
+}
