@@ -102,6 +102,23 @@ static int run_shell(const char *cmd, unsigned timeout_s, FILE *errout)
 	}
 }
 
+/* systemd's word on why a unit is down, e.g. "start-limit-hit". */
+static void systemd_result(const char *unit, FILE *errout)
+{
+	char cmd[256], result[64] = "";
+	snprintf(cmd, sizeof(cmd), "systemctl show -p Result --value '%s' 2>/dev/null", unit);
+	FILE *p = popen(cmd, "re");
+	if (p && fgets(result, sizeof(result), p))
+		result[strcspn(result, "\n")] = '\0';
+	if (p)
+		pclose(p);
+	if (strcmp(result, "start-limit-hit") == 0)
+		fprintf(errout, "banger: %s hit its start limit: 'systemctl reset-failed %s' before "
+			"starting it again\n", unit, unit);
+	else if (result[0] && strcmp(result, "success") != 0)
+		fprintf(errout, "banger: systemd says %s: %s\n", unit, result);
+}
+
 static int restart(struct run *r, const char *how)
 {
 	if (how[0] == '\0')
@@ -111,7 +128,10 @@ static int restart(struct run *r, const char *how)
 	if (strncmp(how, "systemd:", 8) == 0) {
 		char cmd[256];
 		snprintf(cmd, sizeof(cmd), "systemctl restart '%s'", how + 8);
-		return run_shell(cmd, r->o->timeout_s, r->errout);
+		int rc = run_shell(cmd, r->o->timeout_s, r->errout);
+		if (rc != 0)
+			systemd_result(how + 8, r->errout);
+		return rc;
 	}
 	return -1;
 }
@@ -455,10 +475,21 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		unlink(stale);
 	}
 	progress(&r, "done: updated to %s", j.new_version);
-	fprintf(out, "updated: %s -> %s\n", j.old_version[0] ? j.old_version : "(not running)",
-		j.new_version);
+	if (!o->json)
+		fprintf(out, "updated: %s -> %s\n", j.old_version[0] ? j.old_version : "(not running)",
+			j.new_version);
 	code = UPDATE_EXIT_OK;
 out:
+	if (o->json) {
+		static const char *const results[] = { "updated", "migrations_needed", "incompatible",
+							"check_failed", "verify_failed", "rolled_back",
+							"rollback_failed" };
+		const char *word = code >= 0 && code <= 6 ? results[code]
+				     : code == UPDATE_EXIT_LOCKED ? "locked" : "usage";
+		fprintf(out, "{\"result\":\"%s\",\"exit\":%d,\"target\":\"%s\",\"from_version\":\"%s\","
+			"\"to_version\":\"%s\",\"backup\":\"%s\"}\n", word, code, j.target,
+			j.old_version, j.new_version, code == 0 ? j.backup : "");
+	}
 	update_staged_close(&staged);
 	if (lock >= 0)
 		close(lock);

@@ -203,3 +203,34 @@ kill_at() {
 	[[ "$stderr" == *"No space left on device"* ]]
 	[ "$output" = "$(printf 'banger\nbangerd')" ]
 }
+
+@test "--json prints one result object" {
+	update --from "$STAGED_BANGERD" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .result <<<"$output")" = updated ]
+	[ "$(jq -r .from_version <<<"$output")" = 0.0.2 ]
+	[ "$(jq -r .backup <<<"$output")" = "$DB.pre-update" ]
+	update --from "$BANGERD_R2" --json
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .result <<<"$output")" = incompatible ]
+}
+
+@test "a target that a Debian package owns is refused: use apt" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a private mount"
+	command -v dpkg-query >/dev/null || skip "no dpkg"
+	owned=$(dpkg-query -L jq | grep '^/usr/share/doc/jq/copyright$') || skip "jq's copyright file not listed"
+	# In a private mount namespace, jq's doc directory is a scratch copy
+	# holding our old bangerd under that name: a broken refusal could only
+	# ever replace the scratch file.
+	mkdir "$WORK/fakedoc"
+	cp "$INST/bin/bangerd" "$WORK/fakedoc/copyright"
+	sum=$(sha256sum < "$WORK/fakedoc/copyright")
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		mount --bind "$1" /usr/share/doc/jq &&
+		exec "$2" update --state-dir "$3" --no-restart --target /usr/share/doc/jq/copyright --from "$4"' \
+		_ "$WORK/fakedoc" "$INST/bin/banger" "$STATE" "$STAGED_BANGERD"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"belongs to the Debian package jq: update it with apt"* ]]
+	[ "$(sha256sum < "$WORK/fakedoc/copyright")" = "$sum" ]
+	[ -z "$(ls -A "$WORK/fakedoc" | grep -v copyright)" ]
+}
