@@ -57,7 +57,11 @@ struct schema_report {
 
 /* Classify the database at path against known, without creating, modifying
  * or deleting any file, in any state the database is in (see schema.c for
- * how each journal state is read). A missing file, a 0-byte file and a
+ * how). It opens the file itself: never call it in a process that holds the
+ * same database open through a store (closing any descriptor of a file drops
+ * every POSIX lock the process holds on it, SQLite's included, and another
+ * process could then checkpoint and delete the -wal under the store's feet);
+ * use store_schema_report() there. A missing file, a 0-byte file and a
  * database without schema_migrations are "migrations needed" with every
  * known id pending. Returns 0 and fills out, or a negative value with err
  * saying why no consistent view could be read (err->code is SQLite's
@@ -105,6 +109,11 @@ enum store_status store_open(const char *path, const struct migration_set *known
 			     struct banger_error *err);
 
 void store_close(struct store *store);
+
+/* The classification of the open store's database, read through the
+ * store's own connection in one read transaction. */
+int store_schema_report(struct store *store, const struct migration_set *known,
+			struct schema_report *out, struct banger_error *err);
 
 /* ---- records: images and VMs ------------------------------------------- */
 

@@ -114,7 +114,7 @@ static int listen_on(const char *path, FILE *errout)
 	return fd;
 }
 
-static void answer(struct client *c, const char *db, long started_ms)
+static void answer(struct client *c, struct store *store, long started_ms)
 {
 	char name[32], *body = NULL;
 	size_t size = 0;
@@ -128,7 +128,9 @@ static void answer(struct client *c, const char *db, long started_ms)
 		struct banger_error err = { 0 };
 		fprintf(out, "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%ld,\"schema\":", BANGER_VERSION,
 			(long)getpid(), (now_ms() - started_ms) / 1000);
-		if (schema_classify(db, &known, &report, &err) == 0) {
+		/* Through our own connection: opening the file beside it would
+		 * drop this process's locks on it when closed (see store.h). */
+		if (store_schema_report(store, &known, &report, &err) == 0) {
 			schema_report_print(&report, true, out);	/* ends with a newline */
 			schema_report_free(&report);
 			fseek(out, -1, SEEK_CUR);
@@ -156,7 +158,7 @@ static int block_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static void serve_loop(int lfd, int sfd, const char *db)
+static void serve_loop(int lfd, int sfd, struct store *store)
 {
 	struct client clients[MAX_CLIENTS];
 	long started = now_ms();
@@ -189,7 +191,7 @@ static void serve_loop(int lfd, int sfd, const char *db)
 				if (n > 0 && memchr(c->buf, '\n', c->len)) {
 					*(char *)memchr(c->buf, '\n', c->len) = '\0';
 					c->len = strlen(c->buf);
-					answer(c, db, started);
+					answer(c, store, started);
 					done = 1;
 				}
 				done |= n == 0 || (n < 0 && errno != EAGAIN) || c->len == sizeof(c->buf) - 1;
@@ -240,7 +242,7 @@ int daemon_serve(const struct banger_paths *paths, FILE *errout)
 	lstat(paths->socket, &mine);
 	notify("READY=1");
 	fprintf(errout, "bangerd %s: serving %s on %s\n", BANGER_VERSION, paths->db, paths->socket);
-	serve_loop(lfd, sfd, paths->db);
+	serve_loop(lfd, sfd, store);
 	notify("STOPPING=1");
 	/* Remove the socket only if it is still ours (not a successor's). */
 	struct stat now;

@@ -337,3 +337,14 @@ const char *store_path(struct store *s)
 {
 	return s->path;
 }
+
+int store_schema_report(struct store *s, const struct migration_set *known,
+			struct schema_report *out, struct banger_error *err)
+{
+	struct id_list applied = { 0 };
+	int rc = store_read_applied(s->db, s->path, &applied, err);
+	if (rc == 0)
+		rc = schema_compare(applied.ids, applied.count, known, out);
+	free(applied.ids);
+	return rc;
+}

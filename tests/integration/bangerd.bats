@@ -190,13 +190,15 @@ teardown() { common_teardown; }
 	run "$BANGERD" --db "$DB" --check-migrations
 	[ "$status" -eq 0 ]
 	[ "$(dir_state "$WORK")" = "$before" ]
-	[ ! -e "$DB-wal" ] && [ ! -e "$DB-shm" ]
+	[ ! -e "$DB-wal" ]
+	[ ! -e "$DB-shm" ]
 }
 
 @test "live WAL writer whose last commit is only in the -wal: seen, nothing changed" {
 	"$FIXTURE" migrate "$DB" 2
 	hold "$DB" wal commit "INSERT INTO schema_migrations VALUES (3, 'drop_image_arch', 'now')"
-	[ -e "$DB-wal" ] && [ -e "$DB-shm" ]
+	[ -e "$DB-wal" ]
+	[ -e "$DB-shm" ]
 	before=$(dir_state "$WORK")
 	run "$BANGERD" --db "$DB" --check-migrations
 	[ "$status" -eq 0 ]

@@ -68,7 +68,8 @@ stop_daemon() {
 		wait "$DAEMON"
 		DAEMON=
 		[ ! -e "$SOCK" ]
-		[ ! -e "$DB-wal" ] && [ ! -e "$DB-shm" ]
+		[ ! -e "$DB-wal" ]
+		[ ! -e "$DB-shm" ]
 	done
 }
 
@@ -138,4 +139,20 @@ stop_daemon() {
 	[ "$status" -eq 2 ]
 	[ "$(dir_state "$WORK")" = "$before" ]
 	[ ! -e "$SOCK" ]
+}
+
+@test "answering status does not drop the daemon's own database locks" {
+	# Regression: the daemon classified its database by opening the file
+	# beside its own SQLite connection; closing that descriptor dropped all
+	# of the process's POSIX locks, and the next process to close its
+	# connection took the daemon for gone and deleted the -wal under it.
+	start_daemon
+	"$BANGER" status --socket "$SOCK" >/dev/null
+	[ -e "$DB-wal" ]
+	"$FIXTURE" seed "$DB" 3	# another process writes, then closes its connection
+	[ -e "$DB-wal" ]
+	[ -e "$DB-shm" ]
+	run "$BANGER" status --socket "$SOCK" --json
+	[ "$(jq -r .schema.state <<<"$output")" = compatible ]
+	stop_daemon
 }

@@ -64,6 +64,7 @@ same_answer() {
 	"$BANGERD" --db "$DB" --migrate
 	run "$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" --db "$DB"
 	[ "$status" -eq 0 ]
-	[ ! -e "$DB-wal" ] && [ ! -e "$DB-shm" ]
+	[ ! -e "$DB-wal" ]
+	[ ! -e "$DB-shm" ]
 	[ -z "$(ls -A "$WORK/bin")" ]	# and nothing staged is left behind
 }
