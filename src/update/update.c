@@ -407,7 +407,8 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	}
 	if (o->restart_cmd)
 		snprintf(j.restart, sizeof(j.restart), "cmd:%s", o->restart_cmd);
-	else if (!o->no_restart && access("/run/systemd/system", F_OK) == 0)
+	else if (!o->no_restart && access("/run/systemd/system", F_OK) == 0 &&
+		 run_shell("systemctl cat bangerd.service >/dev/null 2>&1", 10, errout) == 0)
 		snprintf(j.restart, sizeof(j.restart), "systemd:bangerd.service");
 	if (v.code == 1 && snprintf(j.backup, sizeof(j.backup), "%s.pre-update", j.db) >= (int)sizeof(j.backup)) {
 		fprintf(errout, "banger: %s: path too long\n", j.db);
@@ -451,7 +452,8 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	progress(&r, "swap: %s is now %s; the old one is %s.prev", j.target, j.new_version, j.target);
 	test_pause(&r, "restart");
 	if (j.restart[0] == '\0') {
-		progress(&r, "restart: none asked for (--no-restart)");
+		progress(&r, "restart: none (%s)", o->no_restart ? "--no-restart"
+			 : "no --restart-cmd, and no systemd unit bangerd.service");
 	} else {
 		progress(&r, "restart: %s", j.restart);
 		if (restart(&r, j.restart) != 0) {

@@ -4,6 +4,8 @@
  *   fixture migrate DB N        apply migrations 1..N (creating DB)
  *   fixture seed DB N           at schema N: add three images and two VMs
  *   fixture list DB             print the images and VMs
+ *   fixture dump DB             every row of every table, for comparing two
+ *                               databases' contents exactly
  *   fixture exec DB SQL         run SQL in a plain read-write connection
  *   fixture hold DB JOURNAL commit|open SQL
  *                               a writer that stays: journal_mode JOURNAL,
@@ -101,6 +103,34 @@ int main(int argc, char *argv[])
 		check(image_list(s, print_image, NULL, &err), &err);
 		check(vm_list(s, print_vm, NULL, &err), &err);
 		store_close(s);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "dump") == 0) {
+		sqlite3 *db;
+		sqlite3_stmt *tables, *rows;
+		if (sqlite3_open_v2(argv[2], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+				       " ORDER BY name", -1, &tables, NULL) != SQLITE_OK) {
+			fprintf(stderr, "fixture: %s\n", sqlite3_errmsg(db));
+			return 1;
+		}
+		while (sqlite3_step(tables) == SQLITE_ROW) {
+			char sql[256];
+			printf("table %s: %s\n", sqlite3_column_text(tables, 0), sqlite3_column_text(tables, 1));
+			snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY rowid",
+				 sqlite3_column_text(tables, 0));
+			if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
+				return 1;
+			while (sqlite3_step(rows) == SQLITE_ROW) {
+				for (int c = 0; c < sqlite3_column_count(rows); c++)
+					printf("%s%s", c ? "|" : "  ",
+					       sqlite3_column_text(rows, c) ? (const char *)sqlite3_column_text(rows, c) : "NULL");
+				putchar('\n');
+			}
+			sqlite3_finalize(rows);
+		}
+		sqlite3_finalize(tables);
+		sqlite3_close(db);
 		return 0;
 	}
 	if (argc == 4 && strcmp(argv[1], "exec") == 0) {
