@@ -131,6 +131,8 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all-tests
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deb > $(BUILD_DIR)/deb.log 2>&1 || \
+		{ tail -20 $(BUILD_DIR)/deb.log; exit 1; }; fi
 	@tests/run $(BUILD_DIR)
 
 # Under the sanitizers, the bangerd that the sandbox runs is built without
@@ -208,10 +210,17 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(PREFIX)/share/banger 2>/dev/null
 
-# Not built yet (packaging is its own issue): fail loudly rather than let
-# a packager believe an empty success.
-deb:
-	@echo "make $@: not available yet in this tree (packaging is still to come)" >&2; exit 1
+# A Debian binary package from packaging/debian, built with debhelper in a
+# copy of the tracked tree under BUILD_DIR/deb, then checked by lintian.
+DEB_TOOLS := debhelper dpkg-dev lintian fakeroot
+deb: deps
+	@$(MAKE) --no-print-directory DEB_DEPS="$(DEB_TOOLS)" deps
+	rm -rf $(BUILD_DIR)/deb && mkdir -p $(BUILD_DIR)/deb/src
+	git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src
+	cp -r packaging/debian $(BUILD_DIR)/deb/src/debian
+	cd $(BUILD_DIR)/deb/src && dpkg-buildpackage -b -us -uc
+	cp $(BUILD_DIR)/deb/*.deb $(BUILD_DIR)/
+	lintian --fail-on error,warning $(BUILD_DIR)/deb/*.changes
 
 -include $(shell find $(BUILD_DIR)/obj -name '*.d' 2>/dev/null)
 
