@@ -1,4 +1,5 @@
 # banger - one entry point for build, test, install, package and bench.
+SHELL := /bin/bash
 # See README.md; the targets and variables are CONTRACT.md's "Build" table.
 
 BUILD_DIR ?= build
@@ -52,7 +53,7 @@ RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
 	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd
 
-.PHONY: all deps check check-sanitize demo clean install uninstall deb bench FORCE
+.PHONY: all deps check check-sanitize check-valgrind lint demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
 
 all: $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger
@@ -170,6 +171,34 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS)
 	@tests/bench $(BUILD_DIR)
 
+# valgrind's memcheck over the unit suites that do not confine a child with
+# seccomp: a filter installed in a forked child also binds valgrind's own
+# system calls and kills it. Those suites run under ASan+LSan instead
+# (check-sanitize).
+VALGRIND_SUITES := classify migrate report paths
+check-valgrind: deps
+	@$(MAKE) --no-print-directory DEB_DEPS=valgrind deps
+	@$(MAKE) --no-print-directory $(VALGRIND_SUITES:%=$(BUILD_DIR)/tests/unit/test_%)
+	@set -e; for t in $(VALGRIND_SUITES); do \
+		echo "valgrind: test_$$t"; \
+		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			$(BUILD_DIR)/tests/unit/test_$$t > $(BUILD_DIR)/valgrind-$$t.log 2>&1 || \
+			{ cat $(BUILD_DIR)/valgrind-$$t.log; exit 1; }; \
+	done; echo "valgrind: clean"
+
+# Static analysis, zero findings: cppcheck, clang-tidy (.clang-tidy says
+# what is off and why) and the clang static analyzer through scan-build.
+LINT_DEPS := cppcheck clang-tidy clang-tools clang
+LINT_FLAGS = -std=gnu11 -Iinclude -I$(BUILD_DIR)/gen $(PKG_CFLAGS)
+lint: deps $(CONFIG_H) $(POLICY_BPF_INC)
+	@$(MAKE) --no-print-directory DEB_DEPS="$(LINT_DEPS)" deps
+	cppcheck --quiet --enable=warning,performance,portability --std=c11 --inline-suppr \
+		-Iinclude -I$(BUILD_DIR)/gen --error-exitcode=1 src tests/tools
+	clang-tidy --quiet $(shell git ls-files 'src/*.c') -- $(LINT_FLAGS)
+	rm -rf $(BUILD_DIR)/scan	# a fresh build: scan-build sees only what it compiles
+	scan-build --status-bugs -o $(BUILD_DIR)/scan-build $(MAKE) --no-print-directory \
+		BUILD_DIR=$(BUILD_DIR)/scan CC=clang all
+
 demo: deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2)
 	@tests/demo $(BUILD_DIR)
@@ -224,30 +253,40 @@ deb: deps
 
 -include $(shell find $(BUILD_DIR)/obj -name '*.d' 2>/dev/null)
 
-# libFuzzer on the policy parser: `make fuzz [FUZZ_SECONDS=N]`. clang only
-# (gcc has no -fsanitize=fuzzer), and the library sources are compiled again
-# by clang with the sanitizers instead of linking libbanger.a, which gcc built
-# with hardening flags that do not mix with the fuzzer's runtime. It runs on
-# a copy of the seed corpus, so that what it finds stays under BUILD_DIR; an
-# input that takes over 10 seconds (a hang in libseccomp, say) is a failure.
+# libFuzzer: `make fuzz [FUZZ_SECONDS=N]` runs each harness in tests/fuzz/
+# for N seconds (CI: 60) on a copy of its seed corpus, so that what it
+# finds stays under BUILD_DIR; an input that takes over 10 seconds (a hang
+# in libseccomp, say) is a failure. clang only (gcc has no
+# -fsanitize=fuzzer), and the sources a harness needs are compiled again by
+# clang with the sanitizers rather than taken from libbanger.a, which gcc
+# built with hardening flags that do not mix with the fuzzer's runtime.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 	-Iinclude -I$(BUILD_DIR)/gen
-FUZZ_SRCS := $(sort $(wildcard src/common/*.c)) src/sandbox/policy.c
+FUZZ_COMMON := $(sort $(wildcard src/common/*.c))
+FUZZ_SRCS_policy := src/sandbox/policy.c
+FUZZ_LIBS_policy := -lseccomp
+FUZZ_SRCS_line := src/store/schema_report.c
+FUZZ_SRCS_control := src/daemon/control.c
+FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
+FUZZ_LIBS_classify := -lsqlite3
+FUZZ_TARGETS := policy line control classify
 
 .PHONY: fuzz
 fuzz: $(CONFIG_H)
 	@$(MAKE) --no-print-directory DEB_DEPS="clang libclang-rt-14-dev" deps
-	@$(MAKE) --no-print-directory $(BUILD_DIR)/fuzz/fuzz_policy
-	@rm -rf $(BUILD_DIR)/fuzz/corpus/policy
-	@mkdir -p $(BUILD_DIR)/fuzz/corpus
-	@cp -R tests/fuzz/corpus/policy $(BUILD_DIR)/fuzz/corpus/policy
-	$(BUILD_DIR)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		-artifact_prefix=$(BUILD_DIR)/fuzz/ $(BUILD_DIR)/fuzz/corpus/policy
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD_DIR)/fuzz/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		rm -rf $(BUILD_DIR)/fuzz/corpus/$$t; mkdir -p $(BUILD_DIR)/fuzz/corpus; \
+		cp -R tests/fuzz/corpus/$$t $(BUILD_DIR)/fuzz/corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		$(BUILD_DIR)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD_DIR)/fuzz/$$t- $(BUILD_DIR)/fuzz/corpus/$$t 2>&1 | \
+			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true; \
+		test "$${PIPESTATUS[0]}" = 0 || { echo "fuzz: $$t failed"; exit 1; }; \
+	done
 
-$(BUILD_DIR)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(wildcard include/banger/*.h) \
-		$(CONFIG_H)
+$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(wildcard include/banger/*.h) $(CONFIG_H)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) \
-		$(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)

@@ -217,7 +217,7 @@ int control_status(const char *socket_path, unsigned timeout_ms, struct control_
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timespec deadline;
-	char line[CONTROL_LINE_MAX];
+	char line[CONTROL_LINE_MAX] = "";
 	size_t len = 0;
 	int rc, fd = -1;
 	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path) >= (int)sizeof(addr.sun_path))

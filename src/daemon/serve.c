@@ -84,7 +84,7 @@ static int listen_on(const char *path, FILE *errout)
 		fprintf(errout, "bangerd: %s: socket path too long\n", path);
 		return -1;
 	}
-	strcpy(addr.sun_path, path);
+	memcpy(addr.sun_path, path, strlen(path) + 1);	/* length checked above */
 	if (make_dir_for(path, errout) != 0)
 		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

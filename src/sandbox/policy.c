@@ -355,7 +355,7 @@ static int parse_value(const struct parser *ps, struct lexer *lx, struct token *
 	int rc = parse_term(ps, t, out);
 	lex(lx, t);
 	while (rc == 0 && token_is(t, "|")) {
-		struct value more;
+		struct value more = { 0 };
 		lex(lx, t);
 		rc = parse_term(ps, t, &more);
 		if (rc == 0 && (out->negative || more.negative))
@@ -379,7 +379,7 @@ static int parse_condition(const struct parser *ps, struct lexer *lx, struct tok
 		{ "<=", SCMP_CMP_LE }, { ">", SCMP_CMP_GT }, { ">=", SCMP_CMP_GE },
 	};
 	char d[64], d2[64];
-	struct value mask, value;
+	struct value mask = { 0 }, value = { 0 };
 	int rc;
 	if (t->kind != TOKEN_WORD || t->n < 4 || memcmp(t->s, "arg", 3) != 0)
 		return parse_error(ps, "expected argN, got %s", describe(t, d, sizeof(d)));
@@ -662,7 +662,7 @@ static int walk(struct parser *ps, const char *text, size_t len, struct compiler
 		const char *s = text + pos;
 		const char *nl = memchr(s, '\n', len - pos);
 		size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
-		struct parsed_line pl;
+		struct parsed_line pl = { 0 };
 		pos += n + (nl != NULL);
 		rc = parse_line(ps, s, n, &pl);
 		if (rc != 0 || pl.kind == LINE_EMPTY)

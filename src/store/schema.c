@@ -195,7 +195,7 @@ static int read_closed_wal(int fd, const char *path, const struct header *h,
 	rc = read_with_sqlite(path, "immutable=1", applied, err);
 	if (rc != 0)
 		goto out;
-	struct header again;
+	struct header again = { 0 };
 	if (sidecar_exists(path, "-wal") || !same_file(fd, path) ||
 	    parse_header(fd, path, &again, err) != 0 ||
 	    again.change_counter != h->change_counter) {

@@ -40,7 +40,7 @@ char *store_file_uri(const char *path, const char *query)
 		}
 	}
 	*p++ = '?';
-	strcpy(p, query);
+	memcpy(p, query, strlen(query) + 1);	/* sized for it above */
 	return uri;
 }
 

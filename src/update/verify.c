@@ -121,7 +121,7 @@ static int line_at(const char *text, int idx, char *out, size_t size)
 
 static int base64(const char *in, unsigned char *out, size_t want)
 {
-	size_t len;
+	size_t len = 0;
 	return sodium_base642bin(out, want, in, strlen(in), NULL, &len, NULL,
 				 sodium_base64_VARIANT_ORIGINAL) == 0 && len == want ? 0 : -1;
 }
@@ -129,7 +129,7 @@ static int base64(const char *in, unsigned char *out, size_t want)
 /* The public key: a file holding minisign's .pub, or the base64 key itself. */
 static int load_pubkey(const char *key, unsigned char pk[42], struct banger_error *err)
 {
-	char text[MINISIG_MAX], line[512];
+	char text[MINISIG_MAX] = "", line[512] = "";
 	struct stat st;
 	const char *b64 = key;
 	if (stat(key, &st) == 0) {
@@ -150,7 +150,7 @@ int update_verify_minisig(const struct staged *s, const char *sig_path, const ch
 			  struct banger_error *err)
 {
 	unsigned char pk[42], sig[74], global[64], digest[crypto_generichash_BYTES_MAX];
-	char text[MINISIG_MAX], line[1024], trusted[1024];
+	char text[MINISIG_MAX] = "", line[1024] = "", trusted[1024] = "";
 	int rc;
 	if (sodium_init() < 0)
 		return banger_error_set(err, -ENOSYS, "libsodium failed to start");
