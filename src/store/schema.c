@@ -46,8 +46,10 @@
 #define SQLITE_SHARED_SIZE 510
 
 #define HEADER_SIZE 100
-#define BUSY_TIMEOUT_MS 1000
-#define ATTEMPTS 20
+/* A writer that holds its lock longer than about three seconds in all gets
+ * exit 3 (BUSY), not an unbounded wait: an update must not hang on it. */
+#define BUSY_TIMEOUT_MS 200
+#define ATTEMPTS 12
 
 struct header {
 	unsigned page_size;
@@ -300,7 +302,7 @@ int schema_classify(const char *path, const struct migration_set *known,
 	memset(out, 0, sizeof(*out));
 	for (int attempt = 0; attempt < ATTEMPTS && rc == 1; attempt++) {
 		if (attempt > 0) {
-			struct timespec pause = { 0, 50 * 1000 * 1000 };
+			struct timespec pause = { 0, 50 * 1000 * 1000 };	/* +200 ms busy wait */
 			nanosleep(&pause, NULL);
 		}
 		applied.count = 0;

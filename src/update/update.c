@@ -16,7 +16,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +81,21 @@ static void report(const char *what, int code)
 /* Run "/bin/sh -c CMD" with a deadline; 0 when it exited 0. */
 static int run_shell(const char *cmd, unsigned timeout_s, FILE *errout)
 {
-	pid_t pid;
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t parent = getpid();
 	fflush(errout);
-	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+	pid_t pid = fork();
+	if (pid < 0)
 		return -1;
+	if (pid == 0) {
+		/* The restart command dies with the updater: a killed update must
+		 * not leave its restart running while --recover restarts too.
+		 * (What the command starts in the background is not affected.) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(127);
+		execve("/bin/sh", argv, environ);
+		_exit(127);
+	}
 	for (unsigned waited = 0;; waited += 50) {
 		int status;
 		pid_t w = waitpid(pid, &status, WNOHANG);

@@ -6,7 +6,10 @@
  * A NOTIFY_SOCKET stand-in: appends each datagram received within SECONDS
  * to MARKER, a line each.
  *   listen silent PATH - SECONDS     connect to a Unix socket, say nothing
- *   listen ask PATH LINE SECONDS     connect, send LINE, print the answer */
+ *   listen ask PATH LINE SECONDS     connect, send LINE, print the answer
+ *   listen mute PATH - SECONDS       a "daemon" that accepts and never answers
+ *   listen reply PATH LINE SECONDS   a "daemon" that answers every request
+ *                                    with LINE (garbage, say) */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -72,7 +75,7 @@ int main(int argc, char *argv[])
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0)
 			return 1;
-	} else {
+	} else {	/* unix, mute, reply */
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
 		s = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -83,6 +86,23 @@ int main(int argc, char *argv[])
 		return 1;
 	printf("ready\n");
 	fflush(stdout);
+	if (strcmp(argv[1], "mute") == 0 || strcmp(argv[1], "reply") == 0) {
+		struct pollfd q = { s, POLLIN, 0 };
+		while (poll(&q, 1, atoi(argv[4]) * 1000) == 1) {
+			int c = accept(s, NULL, NULL);
+			char buf[512];
+			if (c < 0)
+				continue;
+			if (strcmp(argv[1], "reply") == 0) {
+				(void)!read(c, buf, sizeof(buf));
+				(void)!write(c, argv[3], strlen(argv[3]));
+				(void)!write(c, "\n", 1);
+				close(c);
+			}	/* mute: keep it open, say nothing */
+		}
+		unlink(argv[2]);
+		return 0;
+	}
 	struct pollfd p = { s, POLLIN, 0 };
 	if (poll(&p, 1, atoi(argv[4]) * 1000) == 1 && accept(s, NULL, NULL) >= 0)
 		close(open(argv[3], O_WRONLY | O_CREAT, 0600));
