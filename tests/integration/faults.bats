@@ -39,7 +39,7 @@ serve_fake() {	# serve_fake MODE LINE: a fake daemon on $WORK/sock
 		run --separate-stderr "$BANGER" status --socket "$WORK/sock"
 		[ "$status" -eq 1 ] || { echo "garbage '$garbage' -> $status"; false; }
 		[[ "$stderr" == *"not a status"* || "$stderr" == *"longer than"* || "$stderr" == *"without an answer"* ]]
-		kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+		kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=
 		rm -f "$WORK/sock"
 	done
 }

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ int main(int argc, char *argv[])
 {
 	if (argc != 5)
 		return 64;
+	signal(SIGPIPE, SIG_IGN);	/* a client that hangs up early is not our death */
 	int s;
 	if (strcmp(argv[1], "silent") == 0 || strcmp(argv[1], "ask") == 0) {
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
