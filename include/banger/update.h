@@ -41,6 +41,13 @@ int update_verify_elf(struct staged *staged, struct banger_error *err);
 
 void update_staged_close(struct staged *staged);
 
+/* STAGE then VERIFY: update_stage(), then --sha256 and --minisig when given
+ * (NULL: not asked), then update_verify_elf(). 0, or -1 with err saying
+ * which check failed; out may hold a descriptor to close either way. */
+int update_stage_verified(const char *from, const char *dir, bool durable, const char *sha256,
+			  const char *minisig, const char *pubkey, struct staged *out,
+			  struct banger_error *err);
+
 /* 1 when hex is 64 hexadecimal digits. */
 int update_sha256_hex_valid(const char *hex);
 /* The staged copy's SHA-256 equals hex: 0, or -EBADMSG (err names the

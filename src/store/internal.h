@@ -21,6 +21,10 @@ char *store_file_uri(const char *path, const char *query);
 #define STORE_MAX_APPLIED 100000
 int store_read_applied(sqlite3 *db, const char *path, struct id_list *applied,
 		       struct banger_error *err);
+/* The same, inside a transaction the caller holds, on a database known to
+ * have schema_migrations. */
+int store_read_ids(sqlite3 *db, const char *path, struct id_list *applied,
+		   struct banger_error *err);
 
 /* Record a failed SQLite call on path ("path: what: errmsg (SQLite extended
  * code N)", err->code = the extended code) and return -1. */

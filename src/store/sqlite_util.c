@@ -44,8 +44,8 @@ char *store_file_uri(const char *path, const char *query)
 	return uri;
 }
 
-static int step_all_ids(sqlite3 *db, const char *path, struct id_list *applied,
-			struct banger_error *err)
+int store_read_ids(sqlite3 *db, const char *path, struct id_list *applied,
+		   struct banger_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "SELECT id, typeof(id) FROM schema_migrations ORDER BY id",
@@ -110,7 +110,7 @@ int store_read_applied(sqlite3 *db, const char *path, struct id_list *applied,
 	}
 	int has_table = sqlite3_column_int(st, 0) > 0;
 	sqlite3_finalize(st);
-	rc = has_table ? step_all_ids(db, path, applied, err) : 0;
+	rc = has_table ? store_read_ids(db, path, applied, err) : 0;
 out:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;

@@ -114,46 +114,6 @@ static int is_applied(const struct id_list *applied, int64_t id)
 	return 0;
 }
 
-static int read_applied_in_txn(struct store *s, struct id_list *applied, struct banger_error *err)
-{
-	/* store_read_applied() opens its own read transaction; inside ours it
-	 * would fail on BEGIN, so read directly here. */
-	sqlite3_stmt *st = NULL;
-	applied->count = 0;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT id, typeof(id) FROM schema_migrations ORDER BY id",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(err, s->db, rc, s->path, "cannot read schema_migrations");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
-			sqlite3_finalize(st);
-			return banger_error_set(err, -EINVAL,
-						"%s: schema_migrations holds an id that is not an integer",
-						s->path);
-		}
-		if (id_list_push(applied, sqlite3_column_int64(st, 0)) < 0) {
-			sqlite3_finalize(st);
-			return banger_error_set(err, -ENOMEM, "%s: out of memory", s->path);
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(err, s->db, rc, s->path, "cannot read schema_migrations");
-	return 0;
-}
-
-static int table_exists(struct store *s)
-{
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
-			       " AND name = 'schema_migrations'", -1, &st, NULL) == SQLITE_OK)
-		found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 void store_utc_now(char *buf, size_t size)
 {
 	time_t t = time(NULL);
@@ -210,7 +170,7 @@ static int apply_one(struct store *s, const struct migration *m, const struct mi
 	if ((rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			      " id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
 			   "cannot create schema_migrations", err)) ||
-	    (rc = read_applied_in_txn(s, &applied, err)))
+	    (rc = store_read_ids(s->db, s->path, &applied, err)))
 		goto rollback;
 	if (has_unknown(&applied, known, &unknown)) {
 		rc = banger_error_set(err, STORE_INCOMPATIBLE,
@@ -290,11 +250,7 @@ enum store_status store_open(const char *path, const struct migration_set *known
 	 * after it. That only happens after a crash, where SQLite's recovery
 	 * has already written the file. */
 	struct id_list applied = { 0 };
-	rc = exec_sql(s, "BEGIN", "cannot begin a read transaction", err);
-	if (rc == 0) {
-		rc = table_exists(s) ? read_applied_in_txn(s, &applied, err) : 0;
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	}
+	rc = store_read_applied(s->db, s->path, &applied, err);
 	for (size_t i = 0; rc == 0 && i < known->count; i++) {
 		if (is_applied(&applied, known->items[i].id))
 			continue;

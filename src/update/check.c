@@ -188,10 +188,8 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	if (update_stage(o->from, target_dir, false, &staged, &err) != 0 ||
-	    (o->sha256 && update_verify_sha256(&staged, o->sha256, &err) != 0) ||
-	    (o->minisig && update_verify_minisig(&staged, o->minisig, o->pubkey, &err) != 0) ||
-	    update_verify_elf(&staged, &err) != 0) {
+	if (update_stage_verified(o->from, target_dir, false, o->sha256, o->minisig, o->pubkey,
+				  &staged, &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.200s: %.300s", o->from, err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;

@@ -160,3 +160,16 @@ void update_staged_close(struct staged *s)
 		close(s->exec_fd);
 	s->exec_fd = -1;
 }
+
+int update_stage_verified(const char *from, const char *dir, bool durable, const char *sha256,
+			  const char *minisig, const char *pubkey, struct staged *out,
+			  struct banger_error *err)
+{
+	/* Every check reads the staged descriptor, never the source path. */
+	if (update_stage(from, dir, durable, out, err) != 0 ||
+	    (sha256 && update_verify_sha256(out, sha256, err) != 0) ||
+	    (minisig && update_verify_minisig(out, minisig, pubkey, err) != 0) ||
+	    update_verify_elf(out, err) != 0)
+		return -1;
+	return 0;
+}

@@ -377,10 +377,8 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	j.timeout_s = o->timeout_s;
 
 	progress(&r, "stage: %s into %s", o->from, target_dir);
-	if (update_stage(o->from, target_dir, true, &staged, &err) != 0 ||
-	    (o->sha256 && update_verify_sha256(&staged, o->sha256, &err) != 0) ||
-	    (o->minisig && update_verify_minisig(&staged, o->minisig, o->pubkey, &err) != 0) ||
-	    update_verify_elf(&staged, &err) != 0) {
+	if (update_stage_verified(o->from, target_dir, true, o->sha256, o->minisig, o->pubkey,
+				  &staged, &err) != 0) {
 		fprintf(errout, "banger: update refused: %s: %s\n", o->from, err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
