@@ -115,6 +115,20 @@ void store_close(struct store *store);
 int store_schema_report(struct store *store, const struct migration_set *known,
 			struct schema_report *out, struct banger_error *err);
 
+/* ---- backup and restore ---------------------------------------------- */
+
+/* Copy one consistent snapshot of the database at path into a new file at
+ * dest (0600, fsynced, renamed into place only when complete; DEST.tmp on
+ * the way), reading path the way schema_classify() does: nothing is
+ * created, changed or deleted beside it, whatever the disk does. A missing
+ * or empty database gives an empty dest. Returns 0, or < 0 with err set and
+ * no dest.tmp left. */
+int store_backup(const char *path, const char *dest, struct banger_error *err);
+
+/* Replace the content of the database at path with that of backup, in one
+ * transaction (a reader sees all of the old or all of the restored). */
+int store_restore(const char *backup, const char *path, struct banger_error *err);
+
 /* ---- records: images and VMs ------------------------------------------- */
 
 struct image {

@@ -128,10 +128,6 @@ int journal_write(const char *state_dir, const struct journal *j, struct banger_
 int journal_remove(const char *state_dir);
 int update_fsync_dir(const char *dir);
 
-/* A consistent copy of db at backup (0600, fsynced, renamed into place). */
-int update_backup_db(const char *db, const char *backup, struct banger_error *err);
-/* Copy backup's content back into db, through SQLite's locks. */
-int update_restore_db(const char *backup, const char *db, struct banger_error *err);
 
 struct update_options {
 	const char *from, *sha256, *minisig, *pubkey;

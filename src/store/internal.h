@@ -31,6 +31,20 @@ int store_read_ids(sqlite3 *db, const char *path, struct id_list *applied,
 int store_sqlite_error(struct banger_error *err, sqlite3 *db, int rc, const char *path,
 		       const char *what);
 
+/* Call fn on a read-only connection to the database at path that sees one
+ * consistent snapshot, without creating, changing or deleting any file
+ * (readonly.c says how, for every state a database can be in). fn may be
+ * called more than once - when a writer moved underneath, its result is
+ * thrown away and the read done again - so it must start afresh each time;
+ * it returns 0, or -1 with err set by store_sqlite_error() (a BUSY code
+ * there means "retry"). Returns 0 after fn succeeded, STORE_READ_FRESH when
+ * the file is missing or empty (a fresh install: fn is not called), or a
+ * negative value with err set. */
+#define STORE_READ_FRESH 2
+typedef int (*store_read_fn)(sqlite3 *db, const char *path, void *ctx, struct banger_error *err);
+int store_read_consistent(const char *path, store_read_fn fn, void *ctx,
+			  struct banger_error *err);
+
 int id_list_push(struct id_list *list, int64_t id);
 
 /* The read-write store's handle and path, for records.c. */

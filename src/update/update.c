@@ -30,6 +30,7 @@
 
 #include "banger/control.h"
 #include "banger/sandbox.h"
+#include "banger/store.h"
 #include "banger/update.h"
 
 extern char **environ;
@@ -193,7 +194,7 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 		progress(r, "rollback: the old binary is back at %s", j->target);
 	}
 	if (j->backup[0]) {
-		if (update_restore_db(j->backup, j->db, &err) != 0) {
+		if (store_restore(j->backup, j->db, &err) != 0) {
 			fprintf(r->errout, "banger: rollback failed: %s; stop bangerd, copy %s over %s, "
 				"then start it\n", err.msg, j->backup, j->db);
 			return UPDATE_EXIT_ROLLBACK_FAILED;
@@ -432,7 +433,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	}
 	test_pause(&r, "backup");
 	if (j.backup[0]) {
-		if (update_backup_db(j.db, j.backup, &err) != 0) {
+		if (store_backup(j.db, j.backup, &err) != 0) {
 			fprintf(errout, "banger: update refused: the backup failed: %s\n", err.msg);
 			journal_remove(r.state_dir);
 			code = UPDATE_EXIT_CHECK_FAILED;

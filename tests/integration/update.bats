@@ -210,6 +210,42 @@ kill_at() {
 	[ "$output" = "$(printf 'banger\nbangerd')" ]
 }
 
+# The daemon is stopped (a cleanly closed WAL database), and in a private
+# mount namespace the state dir is a copy on a tmpfs with room for the
+# journal but not for the backup.
+backup_on_full_disk() {
+	pid=$(cat "$WORK/daemon.pid"); rm -f "$WORK/daemon.pid"
+	kill "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+	"$FIXTURE" exec "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+		INSERT INTO images (name, digest, size_bytes, created_at)
+		SELECT 'big' || i, 'sha256:' || printf('%064d', i), i, 'now' FROM n"
+	DUMP=$("$FIXTURE" dump "$DB")
+	BEFORE=$(cd "$STATE" && ls -A)
+	DB_SHA=$(sha256sum < "$DB")
+	size=$(( $(du -sb --apparent-size "$STATE" | cut -f1) + 65536 ))
+	[ "$(stat -c %s "$DB")" -gt 131072 ]	# the backup cannot fit
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		cp -a "$1" "$1.orig" && mount -t tmpfs -o size=$2 tmpfs "$1" && cp -a "$1.orig/." "$1/" &&
+		"$3" update --state-dir "$1" --no-restart --from "$4"; rc=$?
+		cp -a "$1/." "$1.after/" 2>/dev/null || { mkdir "$1.after" && cp -a "$1/." "$1.after/"; }
+		exit $rc' _ "$STATE" "$size" "$INST/bin/banger" "$STAGED_BANGERD"
+	rm -rf "$STATE.orig"
+}
+
+@test "a state dir that fills up during the backup: a clear error, nothing changed or left" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a small tmpfs"
+	backup_on_full_disk
+	echo "$stderr"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"the backup failed"*"full"* ]]
+	[ "$(cd "$STATE.after" && ls -A)" = "$(printf '%s\nupdate.lock' "$BEFORE")" ]
+	[ "$(sha256sum < "$STATE.after/banger.db")" = "$DB_SHA" ]
+	[ "$("$FIXTURE" dump "$STATE.after/banger.db")" = "$DUMP" ]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	[ ! -e "$INST/bin/bangerd.new" ]
+}
+
 @test "--json prints one result object" {
 	update --from "$STAGED_BANGERD" --json
 	[ "$status" -eq 0 ]

@@ -1,0 +1,126 @@
+/* The update's database backup and its undoing, through SQLite's online
+ * backup API: a consistent snapshot even while the daemon writes.
+ *
+ * The source is read the way schema_classify() reads it (readonly.c): not
+ * one byte is written beside the live database, so a full or failing disk
+ * under the state dir cannot leave a -wal or -shm behind, and a cleanly
+ * closed database stays closed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* Copy every page of src into the file at dest, in one step: one read
+ * transaction, so one snapshot. */
+static int copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *dest_pragmas,
+		     struct banger_error *err)
+{
+	sqlite3 *dst = NULL;
+	int rc = sqlite3_open_v2(dest, &dst, dest_flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		store_sqlite_error(err, dst, rc, dest, "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(dst, BUSY_TIMEOUT_MS);
+	if (dest_pragmas && (rc = sqlite3_exec(dst, dest_pragmas, NULL, NULL, NULL)) != SQLITE_OK) {
+		store_sqlite_error(err, dst, rc, dest, "cannot prepare the copy");
+		goto out;
+	}
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (b == NULL) {
+		rc = sqlite3_extended_errcode(dst);
+		store_sqlite_error(err, dst, rc, dest, "cannot start the copy");
+		goto out;
+	}
+	/* Busy: each side's busy handler waited already (the destination's
+	 * for BUSY_TIMEOUT_MS, the source's as store_read_consistent says). */
+	rc = sqlite3_backup_step(b, -1);
+	int fin = sqlite3_backup_finish(b);
+	if (rc == SQLITE_DONE)
+		rc = fin;
+	if (rc != SQLITE_OK)
+		store_sqlite_error(err, dst, rc, dest, "cannot copy into it");
+out:
+	sqlite3_close_v2(dst);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Bytes 18 and 19 of the header: the file format's write and read
+ * versions, 1 for a rollback-journal database, 2 for WAL (fileformat2.html,
+ * "File format version numbers"). A copy of a WAL database says 2, and
+ * every later open of it - the restore's included - would then need a -wal
+ * and a -shm beside it. The copy has no WAL content (it was written with
+ * journal_mode OFF), so saying 1 makes it the plain one-file database it is;
+ * PRAGMA journal_mode = DELETE would say the same, but only after creating
+ * both sidecars, which a full disk refuses. */
+static int make_rollback_mode(const char *dest, struct banger_error *err)
+{
+	static const unsigned char rollback[2] = { 1, 1 };
+	int fd = open(dest, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd >= 0 && pwrite(fd, rollback, 2, 18) == 2 && fsync(fd) == 0 ? 0 : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		banger_error_set(err, rc, "%s: %s", dest, strerror(-rc));
+	return rc;
+}
+
+static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_error *err)
+{
+	(void)path;
+	const char *dest = ctx;
+	/* Afresh each time: a copy thrown away by a retry leaves no page. */
+	if (truncate(dest, 0) != 0)
+		return banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
+	/* A private file, renamed into place only when complete: no journal
+	 * to leave behind, and our own fsync before the rename. */
+	int rc = copy_into(src, dest, SQLITE_OPEN_READWRITE,
+			   "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", err);
+	struct stat st;
+	if (rc == 0 && stat(dest, &st) == 0 && st.st_size > 0)
+		rc = make_rollback_mode(dest, err);
+	return rc;
+}
+
+int store_backup(const char *path, const char *dest, struct banger_error *err)
+{
+	char tmp[PATH_MAX + 8];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dest) >= (int)sizeof(tmp))
+		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", dest);
+	unlink(tmp);
+	/* 0600 before SQLite writes a byte of it. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", tmp, strerror(errno));
+	close(fd);
+	int rc = store_read_consistent(path, backup_from, tmp, err);
+	if (rc == STORE_READ_FRESH)
+		rc = 0;	/* nothing there yet: an empty file is an empty database */
+	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by make_rollback_mode() */
+		rc = banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+int store_restore(const char *backup, const char *path, struct banger_error *err)
+{
+	sqlite3 *src = NULL;
+	int rc = sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW |
+				 SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK)
+		rc = store_sqlite_error(err, src, rc, backup, "cannot open the backup");
+	else
+		rc = copy_into(src, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
+	sqlite3_close_v2(src);
+	return rc;
+}
