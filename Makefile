@@ -45,7 +45,7 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -99,6 +99,12 @@ $(BUILD_DIR)/tests/unit/%: $(BUILD_DIR)/obj/tests/unit/%.o $(BUILD_DIR)/obj/test
 		$(BUILD_DIR)/obj/nomain/src/cmd/bangerd.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# An LD_PRELOAD shim that fails writes with EIO (tests/tools/eio.c). Never
+# sanitized: it is preloaded into the unsanitized test-hook banger.
+$(BUILD_DIR)/tests/libeio.so: tests/tools/eio.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 $(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)

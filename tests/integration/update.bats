@@ -246,6 +246,72 @@ backup_on_full_disk() {
 	[ ! -e "$INST/bin/bangerd.new" ]
 }
 
+# An update whose writes to PREFIX fail with EIO after AFTER bytes
+# (tests/tools/eio.c, preloaded into the test-hook banger).
+update_with_eio() {
+	local prefix=$1 after=$2
+	shift 2
+	PID_BEFORE=$(status_field .pid)
+	BEFORE=$(cd "$STATE" && ls -A | grep -vx update.lock)
+	BIN_BEFORE=$(cd "$INST/bin" && ls -A)
+	LD_PRELOAD=$BANGER_BUILD/tests/libeio.so BANGER_EIO_PATH=$prefix BANGER_EIO_AFTER=$after \
+		update --from "$STAGED_BANGERD" "$@"
+	echo "$stderr"
+}
+
+# Nothing changed: the old binary and daemon serve every row.
+assert_untouched() {
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	[ "$(cd "$INST/bin" && ls -A)" = "$BIN_BEFORE" ]
+	[ "$(status_field .pid)" = "$PID_BEFORE" ]
+	[ "$(status_field .version)" = 0.0.2 ]
+	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
+	[ ! -e "$STATE/update.journal" ]
+}
+
+@test "EIO while staging: exit 4, a clear error, nothing changed or left" {
+	update_with_eio "$INST/bin/" 65536
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"eio: write $INST/bin/#"*"(injected)"* ]]
+	[[ "$stderr" == *"cannot stage in $INST/bin: Input/output error"* ]]
+	assert_untouched
+	[ "$(cd "$STATE" && ls -A | grep -vx update.lock)" = "$BEFORE" ]
+}
+
+@test "EIO while syncing the staged copy: exit 4, nothing changed or left" {
+	BANGER_EIO_OPS=sync update_with_eio "$INST/bin/" 0
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"eio: fsync $INST/bin/#"*"(injected)"* ]]
+	[[ "$stderr" == *"cannot stage in $INST/bin: Input/output error"* ]]
+	assert_untouched
+}
+
+@test "EIO while backing up: exit 3, a clear error, nothing changed or left" {
+	update_with_eio "$STATE/banger.db.pre-update" 8192
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"eio: "*"$STATE/banger.db.pre-update.tmp: EIO (injected)"* ]]
+	[[ "$stderr" == *"the backup failed: $STATE/banger.db.pre-update.tmp: "*"disk I/O error"* ]]
+	assert_untouched
+	[ "$(cd "$STATE" && ls -A | grep -vx update.lock)" = "$BEFORE" ]
+}
+
+@test "EIO while syncing the backup: exit 3, nothing changed or left" {
+	BANGER_EIO_OPS=sync update_with_eio "$STATE/banger.db.pre-update" 0
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"eio: fsync $STATE/banger.db.pre-update.tmp: EIO (injected)"* ]]
+	[[ "$stderr" == *"the backup failed: $STATE/banger.db.pre-update.tmp: Input/output error"* ]]
+	assert_untouched
+	[ "$(cd "$STATE" && ls -A | grep -vx update.lock)" = "$BEFORE" ]
+}
+
+@test "EIO while writing the journal: exit 3 before anything changes" {
+	update_with_eio "$STATE/update.journal" 0
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"eio: "*"update.journal"*"(injected)"* ]]
+	[[ "$stderr" == *"update refused"*"Input/output error"* ]]
+	assert_untouched
+}
+
 @test "--json prints one result object" {
 	update --from "$STAGED_BANGERD" --json
 	[ "$status" -eq 0 ]
