@@ -278,9 +278,6 @@ FUZZ_SRCS_control := src/daemon/control.c
 FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
 FUZZ_LIBS_classify := -lsqlite3
 FUZZ_TARGETS := policy line control classify
-# libseccomp 2.5.4 leaks inside its rule merging on some inputs (see
-# tests/fuzz/known/README); the leak check stays on for the other harnesses.
-FUZZ_FLAGS_policy := -detect_leaks=0
 
 .PHONY: fuzz
 fuzz: $(CONFIG_H)
@@ -290,8 +287,7 @@ fuzz: $(CONFIG_H)
 		rm -rf $(BUILD_DIR)/fuzz/corpus/$$t; mkdir -p $(BUILD_DIR)/fuzz/corpus; \
 		cp -R tests/fuzz/corpus/$$t $(BUILD_DIR)/fuzz/corpus/$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-		flags=; leaks=1; [ $$t = policy ] && { flags="$(FUZZ_FLAGS_policy)"; leaks=0; }; \
-		ASAN_OPTIONS=detect_leaks=$$leaks $(BUILD_DIR)/fuzz/fuzz_$$t $$flags \
+		ASAN_OPTIONS=detect_leaks=1 $(BUILD_DIR)/fuzz/fuzz_$$t \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 			-artifact_prefix=$(BUILD_DIR)/fuzz/$$t- $(BUILD_DIR)/fuzz/corpus/$$t 2>&1 | \
 			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true; \
