@@ -14,6 +14,16 @@
  *                               file and its journal is hot), runs SQL in a
  *                               transaction, commits it or leaves it open,
  *                               prints "ready" and waits for end of input
+ *   fixture write-rate DB SECONDS [SLICE_MS]
+ *                               a live writer for make bench: opens DB
+ *                               through the store (WAL, synchronous FULL,
+ *                               as bangerd does), commits one small
+ *                               transaction (an image row) after another
+ *                               for SECONDS, prints "COMMITS SECONDS RATE"
+ *                               (RATE in commits per second); with
+ *                               SLICE_MS, first "slice FROM COMMITS" for
+ *                               each slice of that many milliseconds (FROM
+ *                               in CLOCK_MONOTONIC milliseconds)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "banger/store.h"
 
@@ -68,6 +80,58 @@ static void check(int rc, const struct banger_error *err)
 		fprintf(stderr, "fixture: %s\n", err->msg);
 		exit(1);
 	}
+}
+
+static double seconds_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* One image row per transaction, through the store's own connection
+ * settings, so that the rate is the one bangerd itself would see. Names
+ * carry the start time and the pid: several runs can write into the same
+ * database, and a pid can come back. */
+static int write_rate(const char *db, const char *seconds, const char *slice)
+{
+	struct banger_error err = { 0 };
+	struct migration_set known = store_known_migrations();
+	struct store *s;
+	double length = strtod(seconds, NULL);
+	double slice_s = slice ? strtod(slice, NULL) / 1e3 : 0;
+	if (length <= 0) {
+		fprintf(stderr, "fixture: write-rate: SECONDS must be > 0\n");
+		return 64;
+	}
+	if (store_open(db, &known, &s, NULL, &err) != STORE_OK) {
+		fprintf(stderr, "fixture: %s\n", err.msg);
+		return 1;
+	}
+	char digest[80];
+	snprintf(digest, sizeof(digest), "sha256:%064d", 0);
+	long commits = 0, in_slice = 0;
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	double start = seconds_now(), now = start, slice_start = start;
+	while (now - start < length) {
+		char name[64];
+		int64_t id;
+		snprintf(name, sizeof(name), "write-rate-%lld.%09ld-%ld-%ld", (long long)wall.tv_sec,
+			 wall.tv_nsec, (long)getpid(), commits);
+		check(image_create(s, name, digest, commits, &id, &err), &err);
+		commits++;
+		in_slice++;
+		now = seconds_now();
+		if (slice_s > 0 && now - slice_start >= slice_s) {
+			printf("slice %.3f %ld\n", slice_start * 1e3, in_slice);
+			slice_start = now;
+			in_slice = 0;
+		}
+	}
+	store_close(s);
+	printf("%ld %.3f %.1f\n", commits, now - start, (double)commits / (now - start));
+	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -165,7 +229,9 @@ int main(int argc, char *argv[])
 		sqlite3_close(db);
 		return 0;
 	}
-	fputs("usage: fixture migrate|seed DB N | list DB | exec DB SQL | hold DB J commit|open SQL\n",
-	      stderr);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "write-rate") == 0)
+		return write_rate(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	fputs("usage: fixture migrate|seed DB N | list DB | exec DB SQL | hold DB J commit|open SQL"
+	      " | write-rate DB SECONDS [SLICE_MS]\n", stderr);
 	return 64;
 }
