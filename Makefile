@@ -171,11 +171,15 @@ check-sanitize: deps
 	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/sanitize SANITIZE=1 all-tests
 	@tests/run $(BUILD_DIR)/sanitize
 
-BENCH_DEPS := hyperfine bubblewrap jq
+# The benchmarks of DESIGN.md's quality gates (tests/bench/run says what
+# each measures and which BENCH_* variables shorten it; BENCH_QUICK=1 for a
+# short run): a table on stdout, the same with the details in
+# docs/BENCHMARKS.md. Ratios from one run, never a timed assertion.
+BENCH_DEPS := hyperfine bubblewrap jq util-linux
 bench: deps
 	@$(MAKE) --no-print-directory DEB_DEPS="$(BENCH_DEPS)" deps
-	@$(MAKE) --no-print-directory all $(TEST_TOOLS)
-	@tests/bench $(BUILD_DIR)
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2) $(BUILD_DIR)/tests/hostile/flood
+	@tests/bench/run $(BUILD_DIR)
 
 # valgrind's memcheck over the unit suites that do not confine a child with
 # seccomp: a filter installed in a forked child also binds valgrind's own

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# 1. The check on a small database, six ways in one hyperfine run, so that
+# the differences between rows are the cost of one layer each:
+#   bare      bangerd --check-migrations: exec, dynamic linking (SQLite),
+#             the check's own seccomp guard, open, classify, print
+#   spawn     tests/tools/measure forks and execs that same bare check: the
+#             baseline for the next row (same parent binary and libraries)
+#   sandbox   measure runs it through update_run_staged(), as banger does:
+#             the sandbox alone (rlimits, capabilities, Landlock, the BPF
+#             policy, execveat of a descriptor, the pidfd watch), without
+#             banger's start, staging or verification
+#   sandboxed banger update --check-only: banger's own start, the lock-free
+#             check-only path, staging an unnamed copy of bangerd next to
+#             the target, verifying its ELF header, then the sandbox
+#   +sha256   the same with --sha256: hashing the staged copy too
+#   bwrap     the bare check under bwrap with every namespace unshared
+set -euo pipefail
+# shellcheck source=tests/bench/lib.bash
+source "$(dirname "$0")/lib.bash"
+
+dir=$WORK/check
+mkdir -p "$dir/state" "$dir/bin"
+db=$dir/state/banger.db
+new_db "$db"
+sha=$(sha256sum < "$BANGERD" | cut -c1-64)
+
+HF_NAMES=(bare spawn sandbox sandboxed sha256 bwrap)
+HF_CMDS=(
+	"$BANGERD --db $db --check-migrations"
+	"$MEASURE spawn $BANGERD --db $db --check-migrations"
+	"$MEASURE sandbox $BANGERD $dir/state --db $db --check-migrations"
+	"$BANGER update --check-only --from $BANGERD --target $dir/bin/bangerd --db $db"
+	"$BANGER update --check-only --from $BANGERD --target $dir/bin/bangerd --db $db --sha256 $sha"
+	"bwrap --ro-bind / / --unshare-all --cap-drop ALL --new-session --die-with-parent $BANGERD --db $db --check-migrations"
+)
+# Each must print the verdict, or the timing means nothing.
+for i in "${!HF_CMDS[@]}"; do
+	out=$(${HF_CMDS[$i]} 2>&1) || true
+	[ "$out" = "compatible: applied [1 2 3]" ] || { log "${HF_NAMES[$i]} printed '$out'"; exit 1; }
+done
+rounds=5
+log "hyperfine: ${#HF_NAMES[@]} commands, $BENCH_RUNS runs each in $rounds rounds"
+hf "$WORK/check.json" "$rounds" "$BENCH_RUNS" 10
+
+m() { fmt '%.3f' "$(hf_stat "$WORK/check.json" "$1" 0.5)"; }
+bare=$(m bare) spawn=$(m spawn) sandbox=$(m sandbox) sandboxed=$(m sandboxed) sha=$(m sha256) bwrap=$(m bwrap)
+ratio() { fmt '%.2f' "$(calc "$1 / $bare")"; }
+diff_ms() { fmt '%.2f' "$(calc "$1 - $2")"; }
+runs=$(hf_count "$WORK/check.json" bare)
+
+result 1a "check, bare (\`bangerd --check-migrations\`), median" "$bare ms" "-" "-"
+result 1b "check, sandboxed (\`banger update --check-only\`), median" "$sandboxed ms ($(ratio "$sandboxed")x bare)" "-" "-"
+result 1c "check under bwrap, median" "$bwrap ms ($(ratio "$bwrap")x bare)" "-" "-"
+result 1d "sandbox overhead: sandboxed - bare" "$(diff_ms "$sandboxed" "$bare") ms" "-" "-"
+result 1e "of which the sandbox alone: sandbox - spawn" "$(diff_ms "$sandbox" "$spawn") ms" "-" "-"
+
+row() {
+	local name=$1 what=$2
+	printf '| %s | %s | %s | %s | %s | %sx |\n' "$name" "$what" \
+		"$(fmt '%.3f' "$(hf_stat "$WORK/check.json" "$name" 0.25)")" "$(m "$name")" \
+		"$(fmt '%.3f' "$(hf_stat "$WORK/check.json" "$name" 0.75)")" "$(ratio "$(m "$name")")"
+}
+detail <<MD
+## 1. The check: bare, sandboxed, under bwrap
+
+A small database (schema 3, three images, two VMs). One hyperfine run of
+six commands, $runs runs each, split in $rounds rounds whose order
+alternates, so that a burst of load from the machine's other work falls
+on every command alike. Times in ms.
+
+| command | what it includes | p25 | median | p75 | vs bare |
+| --- | --- | --- | --- | --- | --- |
+$(row bare "\`bangerd --check-migrations\`: exec, dynamic linking (SQLite), the check's own seccomp guard, open, classify, print")
+$(row spawn "\`measure spawn\`: a parent (the bench tool) that forks and execs the bare check and waits")
+$(row sandbox "\`measure sandbox\`: the same parent running it through \`update_run_staged()\` as banger does: rlimits, capabilities, Landlock, the compiled BPF policy, \`execveat\` of the descriptor, the pidfd watch")
+$(row sandboxed "\`banger update --check-only\`: banger's start, staging an unnamed copy of bangerd beside the target, verifying its ELF header, then the sandbox")
+$(row sha256 "the same with \`--sha256\`: hashing the staged copy too")
+$(row bwrap "the bare check under \`bwrap --unshare-all --cap-drop ALL\`")
+
+Differences of medians, each the cost of one layer:
+
+- a parent process that forks and waits (spawn - bare): $(diff_ms "$spawn" "$bare") ms
+- the sandbox alone (sandbox - spawn): $(diff_ms "$sandbox" "$spawn") ms
+- staging the copy and checking its ELF header, plus whatever banger's start costs more than the bench tool's (sandboxed - sandbox): $(diff_ms "$sandboxed" "$sandbox") ms
+- hashing the staged copy (+sha256 - sandboxed): $(diff_ms "$sha" "$sandboxed") ms
+- everything banger adds to the bare check (sandboxed - bare): $(diff_ms "$sandboxed" "$bare") ms; bwrap adds $(diff_ms "$bwrap" "$bare") ms
+MD
