@@ -124,6 +124,8 @@ int store_schema_report(struct store *store, const struct migration_set *known,
  * or empty database gives an empty dest. Returns 0, or < 0 with err set and
  * no dest.tmp left. */
 int store_backup(const char *path, const char *dest, struct banger_error *err);
+/* Remove what a store_backup() killed on its way left (DEST.tmp). */
+void store_backup_abandon(const char *dest);
 
 /* Replace the content of the database at path with that of backup, in one
  * transaction (a reader sees all of the old or all of the restored). */

@@ -91,12 +91,24 @@ static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_
 	return rc;
 }
 
+static int tmp_path(const char *dest, char *tmp, size_t size)
+{
+	return snprintf(tmp, size, "%s.tmp", dest) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+void store_backup_abandon(const char *dest)
+{
+	char tmp[PATH_MAX + 8];
+	if (tmp_path(dest, tmp, sizeof(tmp)) == 0)
+		unlink(tmp);
+}
+
 int store_backup(const char *path, const char *dest, struct banger_error *err)
 {
 	char tmp[PATH_MAX + 8];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dest) >= (int)sizeof(tmp))
+	if (tmp_path(dest, tmp, sizeof(tmp)) != 0)
 		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", dest);
-	unlink(tmp);
+	unlink(tmp);	/* what a killed backup left */
 	/* 0600 before SQLite writes a byte of it. */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -234,6 +234,8 @@ static int recover(struct run *r)
 	char leftover[PATH_MAX + 8];
 	snprintf(leftover, sizeof(leftover), "%s.new", j.target);
 	unlink(leftover);
+	if (j.backup[0])
+		store_backup_abandon(j.backup);	/* killed while backing up */
 	if (strcmp(j.step, "checked") == 0 || strcmp(j.step, "backed-up") == 0) {
 		/* Nothing had been swapped: forgetting is undoing. */
 		journal_remove(r->state_dir);

@@ -167,11 +167,15 @@ kill_at() {
 	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
 	rm -f "$WORK/killed.err"
 	"$INST/bin/bangerd" --version	# a complete executable at this instant
+	if [ "$1" = backup ]; then
+		: > "$DB.pre-update.tmp"	# what a kill in the middle of the backup leaves
+	fi
 	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ ! -e "$STATE/update.journal" ]
 	[ ! -e "$INST/bin/bangerd.new" ]
+	[ ! -e "$DB.pre-update.tmp" ]
 	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
 	wait_for_daemon
 	[ "$(status_field .version)" = 0.0.2 ]
