@@ -128,6 +128,12 @@ int journal_write(const char *state_dir, const struct journal *j, struct banger_
 int journal_remove(const char *state_dir);
 int update_fsync_dir(const char *dir);
 
+/* SIGTERM every process whose executable was TARGET before TARGET was
+ * replaced (the rollback's "stop", see stop.c), wait up to timeout_s for
+ * them to exit, then SIGKILL. Returns how many were stopped, or < 0
+ * (-ETIMEDOUT: some outlived SIGKILL). */
+int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout);
+
 
 struct update_options {
 	const char *from, *sha256, *minisig, *pubkey;

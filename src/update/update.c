@@ -193,6 +193,13 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 		}
 		progress(r, "rollback: the old binary is back at %s", j->target);
 	}
+	/* Stop: nothing may run the replaced binary while the database is
+	 * put back under it (stop.c says why). */
+	if (update_stop_replaced(j->target, r->o->timeout_s, r->errout) < 0) {
+		fprintf(r->errout, "banger: rollback failed: a process running the replaced %s outlived "
+			"SIGKILL; stop it, then run 'banger update --recover'\n", j->target);
+		return UPDATE_EXIT_ROLLBACK_FAILED;
+	}
 	if (j->backup[0]) {
 		if (store_restore(j->backup, j->db, &err) != 0) {
 			fprintf(r->errout, "banger: rollback failed: %s; stop bangerd, copy %s over %s, "

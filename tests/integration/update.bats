@@ -167,12 +167,18 @@ kill_at() {
 	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
 	rm -f "$WORK/killed.err"
 	"$INST/bin/bangerd" --version	# a complete executable at this instant
+	running=$(cat "$WORK/daemon.pid")
 	if [ "$1" = backup ]; then
 		: > "$DB.pre-update.tmp"	# what a kill in the middle of the backup leaves
 	fi
 	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
+	if [ "$1" = restart ] || [ "$1" = health ]; then
+		# the swapped-out binary's daemon (old before the restart, new
+		# after it) is stopped before the database is put back under it
+		[[ "$stderr" == *"rollback: stopping pid $running, still running the replaced"*"rollback: the database is back"* ]]
+	fi
 	[ ! -e "$STATE/update.journal" ]
 	[ ! -e "$INST/bin/bangerd.new" ]
 	[ ! -e "$DB.pre-update.tmp" ]
