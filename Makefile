@@ -53,7 +53,7 @@ RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
 	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd
 
-.PHONY: all deps check check-sanitize check-valgrind lint demo clean install uninstall deb bench FORCE
+.PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
 
 all: $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger
@@ -141,6 +141,15 @@ check: deps
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deb > $(BUILD_DIR)/deb.log 2>&1 || \
 		{ tail -20 $(BUILD_DIR)/deb.log; exit 1; }; fi
 	@tests/run $(BUILD_DIR)
+
+# kill -9 of banger update at random system calls of every step (strace
+# delivers it), then --recover, counted in a table; fails on any
+# inconsistent install. FAULT_RUNS per step, FAULT_SEED to replay a run.
+FAULT_RUNS ?= 20
+FAULT_SEED ?=
+faults: deps
+	@$(MAKE) --no-print-directory all-tests
+	@tests/faults/kill-table $(BUILD_DIR) $(FAULT_RUNS) $(FAULT_SEED)
 
 # Under the sanitizers, the bangerd that the sandbox runs is built without
 # them: their runtime makes system calls that the real policy rightly
