@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # Faults: a daemon that accepts and never answers, one that answers
 # garbage, a database locked by a writer past every timeout. After each: a
-# clear error in bounded time, nothing changed. (kill -9 before each update
-# step is in update.bats; the full fault table is still to come.)
+# clear error in bounded time, nothing changed. (ENOSPC, EIO and kill -9
+# before each update step are in update.bats; kill -9 at random points of
+# every step is `make faults`; docs/FAULTS.md lists them all.)
 
 load helpers
 bats_require_minimum_version 1.5.0
