@@ -42,7 +42,7 @@ for mb in $small $large; do
 	HF_CMDS+=("$BANGERD --db $dir/$mb/banger.db --check-migrations")
 	HF_PREPS+=("$MEASURE evict $dir/$mb/banger.db")
 done
-rounds=5
+rounds=20
 log "hyperfine: ${#HF_NAMES[@]} commands, $BENCH_SIZE_RUNS runs each in $rounds rounds"
 hf "$WORK/sizes.json" "$rounds" "$BENCH_SIZE_RUNS" 5
 
