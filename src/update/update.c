@@ -156,7 +156,9 @@ static int healthy(struct run *r, const char *socket, const char *version, long 
 	struct banger_error err = { 0 };
 	struct timespec t = { 0, 100 * 1000 * 1000 };
 	snprintf(why, why_size, "nothing answered");
-	for (unsigned waited = 0; waited <= r->o->timeout_s * 1000; waited += 100) {
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
 		if (control_status(socket, 500, &st, &err) == 0) {
 			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
 			    st.pid != old_pid)
@@ -166,9 +168,13 @@ static int healthy(struct run *r, const char *socket, const char *version, long 
 		} else {
 			snprintf(why, why_size, "%s", err.msg);
 		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    (long)r->o->timeout_s * 1000)
+			return -1;
 		nanosleep(&t, NULL);
 	}
-	return -1;
 }
 
 static void prev_path(const char *target, char *out, size_t size)
@@ -202,8 +208,10 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 	}
 	if (j->backup[0]) {
 		if (store_restore(j->backup, j->db, &err) != 0) {
-			fprintf(r->errout, "banger: rollback failed: %s; stop bangerd, copy %s over %s, "
-				"then start it\n", err.msg, j->backup, j->db);
+			fprintf(r->errout, "banger: rollback failed: %s; the old binary is back: once the "
+				"disk is sound, run 'banger update --recover', or by hand: stop bangerd, "
+				"delete %s-wal and %s-shm, copy %s over %s, start bangerd\n", err.msg, j->db,
+				j->db, j->backup, j->db);
 			return UPDATE_EXIT_ROLLBACK_FAILED;
 		}
 		progress(r, "rollback: the database is back as it was before the update");

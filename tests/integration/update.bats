@@ -322,6 +322,24 @@ assert_untouched() {
 	assert_untouched
 }
 
+@test "EIO under the database after the swap: the new daemon fails, the restore fails, exit 6; --recover finishes" {
+	# Every write to the database's -wal fails, in the new daemon (the
+	# restart command passes the environment on) and in the rollback.
+	update_with_eio "$DB-wal" 0 --timeout 3
+	[ "$status" -eq 6 ]
+	[[ "$stderr" == *"rollback: the old binary is back"* ]]
+	[[ "$stderr" == *"rollback failed: "*"disk I/O error"*"run 'banger update --recover'"*"delete $DB-wal and $DB-shm, copy $DB.pre-update over $DB"* ]]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	[ -e "$STATE/update.journal" ]	# what --recover needs
+	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ ! -e "$STATE/update.journal" ]
+	wait_for_daemon
+	[ "$(status_field .version)" = 0.0.2 ]
+	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
+}
+
 @test "--json prints one result object" {
 	update --from "$STAGED_BANGERD" --json
 	[ "$status" -eq 0 ]
