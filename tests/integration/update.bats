@@ -23,7 +23,8 @@ setup() {
 	dir=$(dirname "$0")
 	if [ -f "$dir/daemon.pid" ]; then
 		pid=$(cat "$dir/daemon.pid"); kill "$pid" 2>/dev/null
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+		# gone, or a zombie that this machine's init has yet to reap
+		while [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
 	fi
 	"$dir/inst/bin/bangerd" --state-dir "$dir/state" >>"$dir/daemon.log" 2>&1 &
 	echo $! > "$dir/daemon.pid"
@@ -226,7 +227,8 @@ kill_at() {
 backup_on_full_disk() {
 	pid=$(cat "$WORK/daemon.pid"); rm -f "$WORK/daemon.pid"
 	kill "$pid"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+	# gone, or a zombie that this machine's init has yet to reap
+	while [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
 	"$FIXTURE" exec "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
 		INSERT INTO images (name, digest, size_bytes, created_at)
 		SELECT 'big' || i, 'sha256:' || printf('%064d', i), i, 'now' FROM n"
