@@ -11,6 +11,13 @@
  *        banger update runs the staged bangerd (update_run_staged: the
  *        compiled policy, Landlock reading the libraries and DB_DIR), print
  *        its first line, exit with its code (3 when it did not exit).
+ *   measure pairs N EXE DB_DIR [ARG...]
+ *        in this one process, N times: run EXE with ARGs as "spawn" does
+ *        (stdout to /dev/null), then as "sandbox" does; print the medians
+ *        of both and the quartiles of the N paired differences. No process
+ *        start of the measuring tool is in either time, and a pair's two
+ *        runs are next to each other in time: the sandbox's own cost
+ *        with the least of the machine's noise.
  *   measure rss [--smaps] CMD [ARG...]
  *        run CMD under ptrace, following its forks, and at each process's
  *        exit (PTRACE_EVENT_EXIT: its memory still mapped) print its own
@@ -119,6 +126,80 @@ static int sandbox(const char *exe, const char *db_dir, char *args[], int nargs)
 	}
 	printf("%s\n", r.first_line);
 	return r.outcome == SANDBOX_EXITED ? r.exit_code : 3;
+}
+
+/* ---- pairs -------------------------------------------------------------- */
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile of v[0..n), sorted in place (nearest rank). */
+static double quantile(double *v, int n, double q)
+{
+	qsort(v, (size_t)n, sizeof(*v), by_value);
+	int i = (int)(q * (n - 1) + 0.5);
+	return v[i];
+}
+
+static int pairs(int n, const char *exe, const char *db_dir, char *args[], int nargs)
+{
+	double *bare = calloc((size_t)n, sizeof(double)), *boxed = calloc((size_t)n, sizeof(double));
+	double *diff = calloc((size_t)n, sizeof(double));
+	char **argv = calloc((size_t)nargs + 2, sizeof(*argv));
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (n < 1 || !bare || !boxed || !diff || !argv || devnull < 0) {
+		fputs("measure: pairs: out of memory or no /dev/null\n", stderr);
+		return 125;
+	}
+	argv[0] = (char *)exe;
+	for (int i = 0; i < nargs; i++)
+		argv[i + 1] = args[i];
+	struct staged staged = { .exec_fd = open(exe, O_RDONLY | O_CLOEXEC) };
+	struct banger_error err = { 0 };
+	if (staged.exec_fd < 0 || update_verify_elf(&staged, &err) != 0) {
+		fprintf(stderr, "measure: %s: %s\n", exe, err.msg[0] ? err.msg : strerror(errno));
+		return 125;
+	}
+	int saved = dup(1);
+	for (int i = 0; i < n; i++) {
+		double t0 = now_ms();
+		dup2(devnull, 1);
+		int rc = spawn(argv);
+		dup2(saved, 1);
+		double t1 = now_ms();
+		struct sandbox_result r;
+		char *boxed_argv[nargs + 2];
+		memcpy(boxed_argv, argv, sizeof(boxed_argv));
+		boxed_argv[0] = "bangerd";
+		if (rc > 2) {	/* 0, 1 or 2: a verdict */
+			fprintf(stderr, "measure: pairs: %s exited %d\n", exe, rc);
+			return 125;
+		}
+		if (update_run_staged(&staged, boxed_argv, db_dir, 30, &r, &err) != 0 ||
+		    r.outcome != SANDBOX_EXITED || r.exit_code != rc) {
+			fprintf(stderr, "measure: pairs: the sandboxed run differs: %s\n", err.msg);
+			return 125;
+		}
+		double t2 = now_ms();
+		bare[i] = t1 - t0;
+		boxed[i] = t2 - t1;
+		diff[i] = boxed[i] - bare[i];
+	}
+	printf("pairs=%d\nspawn_median_ms=%.3f\nsandbox_median_ms=%.3f\n", n, quantile(bare, n, 0.5),
+	       quantile(boxed, n, 0.5));
+	printf("diff_p25_ms=%.3f\ndiff_median_ms=%.3f\ndiff_p75_ms=%.3f\n", quantile(diff, n, 0.25),
+	       quantile(diff, n, 0.5), quantile(diff, n, 0.75));
+	update_staged_close(&staged);
+	close(saved);
+	close(devnull);
+	free(argv);
+	free(bare);
+	free(boxed);
+	free(diff);
+	return 0;
 }
 
 /* ---- rss ---------------------------------------------------------------- */
@@ -448,6 +529,8 @@ int main(int argc, char *argv[])
 {
 	if (argc >= 3 && strcmp(argv[1], "spawn") == 0)
 		return spawn(argv + 2);
+	if (argc >= 5 && strcmp(argv[1], "pairs") == 0)
+		return pairs(atoi(argv[2]), argv[3], argv[4], argv + 5, argc - 5);
 	if (argc >= 4 && strcmp(argv[1], "sandbox") == 0)
 		return sandbox(argv[2], argv[3], argv + 4, argc - 4);
 	if (argc >= 4 && strcmp(argv[1], "rss") == 0 && strcmp(argv[2], "--smaps") == 0)
@@ -465,7 +548,8 @@ int main(int argc, char *argv[])
 		return evict(argc - 2, argv + 2);
 	if (argc == 6 && strcmp(argv[1], "poll-status") == 0)
 		return poll_status(argv[2], argv[3], argv[4], strtod(argv[5], NULL));
-	fputs("usage: measure spawn CMD... | sandbox EXE DB_DIR ARG... | rss [--smaps] CMD...\n"
+	fputs("usage: measure spawn CMD... | sandbox EXE DB_DIR ARG... | pairs N EXE DB_DIR ARG...\n"
+	      "       | rss [--smaps] CMD...\n"
 	      "       | every MS SECONDS CMD... | stop PID | poll-status SOCKET OLD NEW SECONDS\n"
 	      "       | evict FILE...\n",
 	      stderr);
