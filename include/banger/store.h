@@ -56,7 +56,7 @@ struct schema_report {
 };
 
 /* Classify the database at path against known, without creating, modifying
- * or deleting any file, in any state the database is in (see schema.c for
+ * or deleting any file, in any state the database is in (see readonly.c for
  * how). It opens the file itself: never call it in a process that holds the
  * same database open through a store (closing any descriptor of a file drops
  * every POSIX lock the process holds on it, SQLite's included, and another
