@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "banger/clock.h"
 #include "banger/control.h"
 
 struct reader {
@@ -205,30 +206,16 @@ int control_parse_status(const char *line, struct control_status *out)
 	return out->pid > 0 ? 0 : -EINVAL;
 }
 
-static long remaining_ms(const struct timespec *deadline)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 int control_status(const char *socket_path, unsigned timeout_ms, struct control_status *out,
 		   struct banger_error *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timespec deadline;
 	char line[CONTROL_LINE_MAX] = "";
 	size_t len = 0;
 	int rc, fd = -1;
 	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path) >= (int)sizeof(addr.sun_path))
 		return banger_error_set(err, -ENAMETOOLONG, "%s: socket path too long", socket_path);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	int64_t deadline = banger_now_ms() + timeout_ms;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return banger_error_set(err, -errno, "socket: %s", strerror(errno));
@@ -239,7 +226,7 @@ int control_status(const char *socket_path, unsigned timeout_ms, struct control_
 	static const char request[] = "{\"cmd\":\"status\"}\n";
 	size_t sent = 0;
 	while (sent < sizeof(request) - 1 || len == 0 || line[len - 1] != '\n') {
-		long left = remaining_ms(&deadline);
+		int64_t left = deadline - banger_now_ms();
 		if (left <= 0) {
 			rc = banger_error_set(err, -ETIMEDOUT, "%s: no answer within %u ms", socket_path, timeout_ms);
 			goto out;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "banger/clock.h"
 #include "banger/control.h"
 #include "banger/daemon.h"
 #include "banger/store.h"
@@ -31,17 +32,10 @@
 
 struct client {
 	int fd;
-	long deadline_ms;
+	int64_t deadline_ms;
 	size_t len;
 	char buf[CONTROL_LINE_MAX];
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 static void notify(const char *msg)
@@ -114,7 +108,7 @@ static int listen_on(const char *path, FILE *errout)
 	return fd;
 }
 
-static void answer(struct client *c, struct store *store, long started_ms)
+static void answer(struct client *c, struct store *store, int64_t started_ms)
 {
 	char name[32], *body = NULL;
 	size_t size = 0;
@@ -127,7 +121,7 @@ static void answer(struct client *c, struct store *store, long started_ms)
 		struct schema_report report;
 		struct banger_error err = { 0 };
 		fprintf(out, "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%ld,\"schema\":", BANGER_VERSION,
-			(long)getpid(), (now_ms() - started_ms) / 1000);
+			(long)getpid(), (long)((banger_now_ms() - started_ms) / 1000));
 		/* Through our own connection: opening the file beside it would
 		 * drop this process's locks on it when closed (see store.h). */
 		if (store_schema_report(store, &known, &report, &err) == 0) {
@@ -161,12 +155,12 @@ static int block_signals(void)
 static void serve_loop(int lfd, int sfd, struct store *store)
 {
 	struct client clients[MAX_CLIENTS];
-	long started = now_ms();
+	int64_t started = banger_now_ms();
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	for (;;) {
 		struct pollfd fds[2 + MAX_CLIENTS];
-		long next = -1, now = now_ms();
+		int64_t next = -1, now = banger_now_ms();
 		fds[0] = (struct pollfd){ sfd, POLLIN, 0 };
 		fds[1] = (struct pollfd){ lfd, POLLIN, 0 };
 		for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -178,7 +172,7 @@ static void serve_loop(int lfd, int sfd, struct store *store)
 			return;
 		if (fds[0].revents)
 			return;	/* SIGTERM or SIGINT */
-		now = now_ms();
+		now = banger_now_ms();
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *c = &clients[i];
 			if (c->fd < 0)

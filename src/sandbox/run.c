@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "banger/clock.h"
 #include "internal.h"
 
 #define CHILD_EXEC_FD 3
@@ -281,17 +282,10 @@ static long find_violation(pid_t pid, unsigned long *arch)
 	return found;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct stream *errs,
 		  const struct sandbox_spec *spec, struct sandbox_result *r)
 {
-	int64_t deadline = now_ms() + (spec->timeout_ms ? spec->timeout_ms : 10000);
+	int64_t deadline = banger_now_ms() + (spec->timeout_ms ? spec->timeout_ms : 10000);
 	struct report rep = { 0, 0 };
 	size_t rep_len = 0;
 	int exited = 0, killed = 0;
@@ -305,7 +299,7 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 		if (exited) {
 			fds[0].fd = -1;
 		}
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - banger_now_ms();
 		if (left <= 0 && !killed) {
 			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
 			killed = 1;

@@ -24,23 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "banger/clock.h"
 #include "banger/update.h"
 
 #define MAX_STOPPED 64
 
-static long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Wait until every pidfd reports its process gone, or deadline. Returns
  * how many are still running. */
-static int wait_gone(int *fds, int n, long deadline)
+static int wait_gone(int *fds, int n, int64_t deadline)
 {
 	int left = n;
 	while (left > 0) {
@@ -49,7 +42,7 @@ static int wait_gone(int *fds, int n, long deadline)
 		for (int i = 0; i < n; i++)
 			if (fds[i] >= 0)
 				p[m++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		long wait = deadline - now_ms();
+		int64_t wait = deadline - banger_now_ms();
 		if (wait <= 0 || poll(p, (nfds_t)m, (int)wait) <= 0)
 			break;
 		for (int k = 0; k < m; k++) {
@@ -99,12 +92,12 @@ int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout)
 		fds[n++] = fd;
 	}
 	closedir(proc);
-	int left = wait_gone(fds, n, now_ms() + (long)timeout_s * 1000);
+	int left = wait_gone(fds, n, banger_now_ms() + (int64_t)timeout_s * 1000);
 	if (left > 0) {
 		for (int i = 0; i < n; i++)
 			if (fds[i] >= 0)
 				pidfd_send_signal(fds[i], SIGKILL, NULL, 0);
-		left = wait_gone(fds, n, now_ms() + 2000);
+		left = wait_gone(fds, n, banger_now_ms() + 2000);
 	}
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "banger/clock.h"
 #include "banger/control.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
@@ -38,19 +39,16 @@ extern char **environ;
 struct run {
 	const struct update_options *o;
 	FILE *errout;
-	struct timespec start;
+	int64_t start_ms;
 	char state_dir[PATH_MAX];
 };
 
 static void progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void progress(struct run *r, const char *fmt, ...)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (now.tv_sec - r->start.tv_sec) * 1000 + (now.tv_nsec - r->start.tv_nsec) / 1000000;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(r->errout, "banger: [%5ld ms] ", ms);
+	fprintf(r->errout, "banger: [%5lld ms] ", (long long)(banger_now_ms() - r->start_ms));
 	vfprintf(r->errout, fmt, ap);
 	fputc('\n', r->errout);
 	va_end(ap);
@@ -156,8 +154,7 @@ static int healthy(struct run *r, const char *socket, const char *version, long 
 	struct banger_error err = { 0 };
 	struct timespec t = { 0, 100 * 1000 * 1000 };
 	snprintf(why, why_size, "nothing answered");
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t deadline = banger_now_ms() + (int64_t)r->o->timeout_s * 1000;
 	for (;;) {
 		if (control_status(socket, 500, &st, &err) == 0) {
 			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
@@ -168,10 +165,7 @@ static int healthy(struct run *r, const char *socket, const char *version, long 
 		} else {
 			snprintf(why, why_size, "%s", err.msg);
 		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
-		    (long)r->o->timeout_s * 1000)
+		if (banger_now_ms() >= deadline)
 			return -1;
 		nanosleep(&t, NULL);
 	}
@@ -280,7 +274,7 @@ static int start_run(struct run *r, const struct update_options *o, FILE *errout
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->errout = errout;
-	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->start_ms = banger_now_ms();
 	snprintf(r->state_dir, sizeof(r->state_dir), "%s", o->state_dir);
 	int rc = take_lock(r, lock_fd);
 	if (rc == -EWOULDBLOCK) {
