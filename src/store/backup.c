@@ -65,8 +65,11 @@ out:
 static int make_rollback_mode(const char *dest, struct banger_error *err)
 {
 	static const unsigned char rollback[2] = { 1, 1 };
+	struct stat st;
 	int fd = open(dest, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	int rc = fd >= 0 && pwrite(fd, rollback, 2, 18) == 2 && fsync(fd) == 0 ? 0 : -errno;
+	int rc = fd >= 0 && fstat(fd, &st) == 0 &&
+		 (st.st_size == 0 || pwrite(fd, rollback, 2, 18) == 2) &&	/* 0 pages: no header */
+		 fsync(fd) == 0 ? 0 : -errno;
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0)
@@ -82,13 +85,11 @@ static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_
 	if (truncate(dest, 0) != 0)
 		return banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
 	/* A private file, renamed into place only when complete: no journal
-	 * to leave behind, and our own fsync before the rename. */
+	 * to leave behind, and our own fsync (make_rollback_mode) before the
+	 * rename. */
 	int rc = copy_into(src, dest, SQLITE_OPEN_READWRITE,
 			   "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", err);
-	struct stat st;
-	if (rc == 0 && stat(dest, &st) == 0 && st.st_size > 0)
-		rc = make_rollback_mode(dest, err);
-	return rc;
+	return rc == 0 ? make_rollback_mode(dest, err) : rc;
 }
 
 static int tmp_path(const char *dest, char *tmp, size_t size)
