@@ -66,6 +66,7 @@ struct check_options {
 	const char *pubkey;
 	const char *target;	/* where it would go; its directory stages the copy */
 	const char *db;		/* the live database */
+	const char *state_dir;	/* locked shared while the check runs */
 	unsigned timeout_s;
 	bool json;
 };
@@ -122,6 +123,12 @@ struct journal {
 	unsigned timeout_s;
 };
 
+/* LOCK: flock on the state directory itself, exclusive for an update (the
+ * directory is made, 0700, when missing), shared for --check-only (no lock
+ * and *fd -1 when the directory does not exist). 0, -EWOULDBLOCK when
+ * another update holds it, or < 0; err says which. */
+int update_lock(const char *state_dir, bool shared, int *fd, struct banger_error *err);
+
 /* 1 and the journal when one exists, 0 when none, < 0 when unreadable. */
 int journal_read(const char *state_dir, struct journal *j, struct banger_error *err);
 int journal_write(const char *state_dir, const struct journal *j, struct banger_error *err);
@@ -141,9 +148,27 @@ struct update_options {
 	const char *state_dir, *db, *socket;
 	const char *restart_cmd;	/* or NULL */
 	bool no_restart;
+	bool system;			/* --system: the system's systemd, else the user's */
 	unsigned timeout_s;
 	bool json;
 };
+
+/* RESTART (restart.c): how this update restarts bangerd, as the journal
+ * keeps it: "cmd:CMD" (--restart-cmd), "systemd:bangerd.service" (--system
+ * under the system's systemd), "systemd-user:bangerd.service" (user mode
+ * under the user's own systemd), or "" (--no-restart, or no manager runs
+ * a bangerd unit). */
+void update_restart_choose(const struct update_options *opts, char *how, size_t size);
+/* Restart the way how says, within timeout_s; again: a rollback's
+ * restart (the unit's start limit is reset first). 0, or -1 with why
+ * saying in one phrase what failed, systemd's Result included. */
+int update_restart(const char *how, unsigned timeout_s, bool again, char *why, size_t why_size);
+/* The daemon at socket answers with version and a compatible schema, from
+ * another pid than old_pid, within timeout_s. Under systemd a unit that
+ * fails or is restarted meanwhile ends the wait at once. 0, or -1 with
+ * why. */
+int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
+		   unsigned timeout_s, char *why, size_t why_size);
 
 /* banger update: lock, recover what an interrupted update left, stage,
  * verify, check, back up, swap, restart, confirm health, roll back on

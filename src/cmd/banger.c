@@ -203,13 +203,14 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return UPDATE_EXIT_USAGE;
 	}
 	copts.db = paths.db;
+	copts.state_dir = paths.state_dir;
 	if (check_only)
 		return update_check_only(&copts, out, errout);
 	struct update_options uopts = {
 		.from = copts.from, .sha256 = sha256, .minisig = minisig, .pubkey = pubkey,
 		.target = copts.target, .state_dir = paths.state_dir, .db = paths.db,
 		.socket = paths.socket, .restart_cmd = restart_cmd, .no_restart = no_restart,
-		.timeout_s = copts.timeout_s ? copts.timeout_s : 30, .json = copts.json,
+		.system = popts.system, .timeout_s = copts.timeout_s ? copts.timeout_s : 30, .json = copts.json,
 	};
 	return recover ? update_recover(&uopts, out, errout) : update_run(&uopts, out, errout);
 }

@@ -174,8 +174,15 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 	struct sandbox_result result;
 	struct verdict v = { UPDATE_EXIT_CHECK_FAILED, "" };
 	char target_dir[PATH_MAX], db_dir[PATH_MAX], db[PATH_MAX];
-	int code;
+	int code, lock = -1;
 
+	if (o->state_dir) {
+		int rc = update_lock(o->state_dir, true, &lock, &err);
+		if (rc != 0) {
+			fprintf(errout, "banger: %s\n", err.msg);
+			return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
+		}
+	}
 	/* Absolute paths: the child runs in /. */
 	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
 	if (realpath(dirname(target_dir), target_dir) == NULL) {
@@ -208,5 +215,7 @@ out:
 	print_result(o, code, "", v.reason, NULL, out, errout);
 done:
 	update_staged_close(&staged);
+	if (lock >= 0)
+		close(lock);
 	return code;
 }
