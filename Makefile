@@ -230,8 +230,15 @@ clean:
 BINDIR := $(PREFIX)/bin
 MANDIR := $(PREFIX)/share/man
 POLICYDIR := $(PREFIX)/share/banger/policy
-UNITDIR := $(PREFIX)/lib/systemd/system
-USERUNITDIR := $(PREFIX)/lib/systemd/user
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The user manager looks in /usr/lib/systemd/user and /usr/local/lib/systemd/user,
+# and in a user's own ~/.local/share/systemd/user: a PREFIX of its own
+# (make install PREFIX=$HOME/.local) puts the user unit under PREFIX/share.
+ifneq ($(filter /usr /usr/local,$(PREFIX)),)
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+else
+USERUNITDIR ?= $(PREFIX)/share/systemd/user
+endif
 COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
@@ -259,14 +266,34 @@ uninstall:
 	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(PREFIX)/share/banger 2>/dev/null
 
 # A Debian binary package from packaging/debian, built with debhelper in a
-# copy of the tracked tree under BUILD_DIR/deb, then checked by lintian.
+# copy of the tree under BUILD_DIR/deb (the tracked files in a git clone,
+# everything but build outputs in a tarball of the tree), then checked by
+# lintian. DEB_VERSION=V: a package of version V (the copy's changelog is
+# one entry of that version, dated now); BANGER_MAX_MIGRATION=N: its bangerd knows ids <= N.
 DEB_TOOLS := debhelper dpkg-dev lintian fakeroot
+DEB_VERSION ?=
+ifneq ($(DEB_VERSION),)
+ifneq ($(shell printf '%s' '$(DEB_VERSION)' | grep -Ex '[0-9][A-Za-z0-9.+~-]*'),$(DEB_VERSION))
+$(error DEB_VERSION must be a Debian version: a digit, then letters, digits and . + ~ -)
+endif
+endif
 deb: deps
 	@$(MAKE) --no-print-directory DEB_DEPS="$(DEB_TOOLS)" deps
 	rm -rf $(BUILD_DIR)/deb && mkdir -p $(BUILD_DIR)/deb/src
-	git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src; \
+	else \
+		tar -c --exclude=./$(BUILD_DIR) --exclude=./build --exclude=./debian . | tar -x -C $(BUILD_DIR)/deb/src; \
+	fi
 	cp -r packaging/debian $(BUILD_DIR)/deb/src/debian
-	cd $(BUILD_DIR)/deb/src && dpkg-buildpackage -b -us -uc
+	if [ -n "$(DEB_VERSION)" ]; then \
+		printf 'banger (%s) unstable; urgency=medium\n\n  * Built with DEB_VERSION=%s%s.\n\n -- %s  %s\n' \
+			'$(DEB_VERSION)' '$(DEB_VERSION)' '$(if $(BANGER_MAX_MIGRATION), BANGER_MAX_MIGRATION=$(BANGER_MAX_MIGRATION))' \
+			"$$(dpkg-parsechangelog -l packaging/debian/changelog -SMaintainer)" "$$(date -R)" \
+			> $(BUILD_DIR)/deb/src/debian/changelog; \
+	fi
+	cd $(BUILD_DIR)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		BANGER_MAX_MIGRATION=$(BANGER_MAX_MIGRATION) dpkg-buildpackage -b -us -uc
 	cp $(BUILD_DIR)/deb/*.deb $(BUILD_DIR)/
 	lintian --fail-on error,warning $(BUILD_DIR)/deb/*.changes
 
