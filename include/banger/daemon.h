@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "banger/error.h"
 #include "banger/paths.h"
 
 enum daemon_exit {
@@ -34,10 +35,30 @@ int daemon_migrate(const char *db_path, FILE *out, FILE *errout);
 /* --list-migrations: "ID NAME" a line, ascending. */
 int daemon_list_migrations(FILE *out);
 
-/* Serve (no action flag): open the store (auto-migrating; exit 2 on an
- * incompatible database, nothing changed), listen on the control socket,
- * sd_notify READY=1, answer status requests, and on SIGTERM/SIGINT send
- * STOPPING=1, remove the socket, close the store and return 0. */
+/* Serve (no action flag): take the control socket that systemd passed
+ * (daemon_activation_socket) or else bind paths->socket itself, never
+ * both; open the store (auto-migrating; exit 2 on an incompatible
+ * database, nothing changed), sd_notify READY=1, answer status requests.
+ * On SIGTERM/SIGINT: send STOPPING=1, accept no more connections, answer
+ * the ones already accepted, close the store and return 0. The socket
+ * file is removed only when bangerd bound it: a passed one is systemd's,
+ * and the connections that wait in its backlog are the next daemon's. */
 int daemon_serve(const struct banger_paths *paths, FILE *errout);
+
+/* The listening socket of socket activation (sd_listen_fds(3), the
+ * protocol done exactly; see activation.c for why not libsystemd).
+ * Returns 1 and sets *fd (3) to a listening AF_UNIX SOCK_STREAM socket,
+ * made FD_CLOEXEC and O_NONBLOCK; 0 and *fd = -1 when none was passed to
+ * this process (no LISTEN_PID, another process's LISTEN_PID, LISTEN_FDS
+ * unset or 0); a negative errno with err saying why otherwise (a
+ * LISTEN_PID or LISTEN_FDS that is not a number, more than one
+ * descriptor, a descriptor that is not a listening Unix stream socket).
+ * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are removed from the
+ * environment in every case. */
+int daemon_activation_socket(int *fd, struct banger_error *err);
+
+/* The file name a listening Unix socket is bound to, in path; 0, or
+ * -EINVAL for an unnamed or abstract socket, -ENAMETOOLONG, -errno. */
+int daemon_socket_path(int fd, char *path, size_t size);
 
 #endif

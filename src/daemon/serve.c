@@ -4,6 +4,13 @@
  * One thread, one poll loop: the listening socket, a signalfd for SIGTERM
  * and SIGINT, and at most MAX_CLIENTS connections, each with a deadline,
  * so that a client that connects and says nothing cannot hold the daemon.
+ *
+ * The listening socket is systemd's when bangerd.socket passed it
+ * (activation.c), else bangerd's own. On SIGTERM the loop stops accepting
+ * and answers the connections it has already accepted before it returns:
+ * under socket activation that is what makes a restart lose no request,
+ * because every connection it did not accept waits in the backlog of the
+ * socket that systemd keeps open, for the next bangerd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -152,26 +159,40 @@ static int block_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static void serve_loop(int lfd, int sfd, struct store *store)
+/* Serve until SIGTERM or SIGINT, then until the accepted connections are
+ * answered (or reach their deadline). on_stop runs once, when the signal
+ * comes, before the last answers: it takes the socket's name away when
+ * the socket is bangerd's own. */
+static void serve_loop(int lfd, int sfd, struct store *store, void (*on_stop)(void *), void *arg)
 {
 	struct client clients[MAX_CLIENTS];
 	int64_t started = banger_now_ms();
+	int stopping = 0;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	for (;;) {
 		struct pollfd fds[2 + MAX_CLIENTS];
 		int64_t next = -1, now = banger_now_ms();
-		fds[0] = (struct pollfd){ sfd, POLLIN, 0 };
-		fds[1] = (struct pollfd){ lfd, POLLIN, 0 };
+		int open_clients = 0;
+		/* Stopping: neither the signal nor the listening socket is
+		 * polled again (a negative fd is skipped by poll). */
+		fds[0] = (struct pollfd){ stopping ? -1 : sfd, POLLIN, 0 };
+		fds[1] = (struct pollfd){ stopping ? -1 : lfd, POLLIN, 0 };
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			fds[2 + i] = (struct pollfd){ clients[i].fd, POLLIN, 0 };
+			open_clients += clients[i].fd >= 0;
 			if (clients[i].fd >= 0 && (next < 0 || clients[i].deadline_ms - now < next))
 				next = clients[i].deadline_ms - now > 0 ? clients[i].deadline_ms - now : 0;
 		}
+		if (stopping && open_clients == 0)
+			return;
 		if (poll(fds, 2 + MAX_CLIENTS, (int)next) < 0 && errno != EINTR)
 			return;
-		if (fds[0].revents)
-			return;	/* SIGTERM or SIGINT */
+		if (fds[0].revents) {	/* SIGTERM or SIGINT */
+			stopping = 1;
+			notify("STOPPING=1");
+			on_stop(arg);
+		}
 		now = banger_now_ms();
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *c = &clients[i];
@@ -195,7 +216,7 @@ static void serve_loop(int lfd, int sfd, struct store *store)
 				c->fd = -1;
 			}
 		}
-		if (fds[1].revents) {
+		if (!stopping && fds[1].revents) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 			int slot = -1;
 			for (int i = 0; cfd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
@@ -209,39 +230,68 @@ static void serve_loop(int lfd, int sfd, struct store *store)
 	}
 }
 
+/* The socket bangerd bound itself: its name goes when the daemon stops,
+ * and only while it is still this socket (not a successor's). */
+struct own_socket {
+	const char *path;
+	struct stat st;
+};
+
+static void unlink_own_socket(void *arg)
+{
+	const struct own_socket *own = arg;
+	struct stat now;
+	if (own->path && lstat(own->path, &now) == 0 && now.st_ino == own->st.st_ino &&
+	    now.st_dev == own->st.st_dev)
+		unlink(own->path);
+}
+
 int daemon_serve(const struct banger_paths *paths, FILE *errout)
 {
 	struct banger_error err = { 0 };
 	struct migration_set known = store_known_migrations();
 	struct store *store = NULL;
+	struct own_socket own = { 0 };
+	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int lfd = -1, sfd = -1, code = 1;
+	/* First: a unit that passes the wrong descriptor is refused before
+	 * the store is opened (and migrated) for a daemon that cannot serve. */
+	int passed = daemon_activation_socket(&lfd, &err);
+	if (passed < 0) {
+		fprintf(errout, "bangerd: %s\n", err.msg);
+		return 1;
+	}
 	enum store_status st = store_open(paths->db, &known, &store, NULL, &err);
 	if (st == STORE_INCOMPATIBLE) {
 		fprintf(errout, "bangerd: refusing to start: %s has migrations this binary does not know (binary older than DB)\n",
 			paths->db);
-		return DAEMON_EXIT_INCOMPATIBLE;
+		code = DAEMON_EXIT_INCOMPATIBLE;
+		goto out;
 	}
 	if (st != STORE_OK) {
 		fprintf(errout, "bangerd: cannot open the store: %s\n", err.msg);
-		return 1;
+		goto out;
 	}
 #ifdef BANGER_TEST_HOOKS
 	/* Tests only: a release that migrates the database and then dies. */
 	if (getenv("BANGER_TEST_CRASH_AFTER_OPEN"))
 		abort();
 #endif
-	if ((sfd = block_signals()) < 0 || (lfd = listen_on(paths->socket, errout)) < 0)
+	if ((sfd = block_signals()) < 0)
 		goto out;
-	struct stat mine = { 0 };
-	lstat(paths->socket, &mine);
+	if (passed) {
+		if (daemon_socket_path(lfd, passed_path, sizeof(passed_path)) != 0)
+			snprintf(passed_path, sizeof(passed_path), "an unnamed socket");
+	} else {
+		if ((lfd = listen_on(paths->socket, errout)) < 0)
+			goto out;
+		own.path = paths->socket;
+		lstat(paths->socket, &own.st);
+	}
 	notify("READY=1");
-	fprintf(errout, "bangerd %s: serving %s on %s\n", BANGER_VERSION, paths->db, paths->socket);
-	serve_loop(lfd, sfd, store);
-	notify("STOPPING=1");
-	/* Remove the socket only if it is still ours (not a successor's). */
-	struct stat now;
-	if (lstat(paths->socket, &now) == 0 && now.st_ino == mine.st_ino && now.st_dev == mine.st_dev)
-		unlink(paths->socket);
+	fprintf(errout, "bangerd %s: serving %s on %s%s\n", BANGER_VERSION, paths->db,
+		passed ? passed_path : paths->socket, passed ? " (passed by systemd)" : "");
+	serve_loop(lfd, sfd, store, unlink_own_socket, &own);
 	code = 0;
 out:
 	if (lfd >= 0)
