@@ -45,7 +45,8 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
+	$(BUILD_DIR)/tests/status_loop
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -243,6 +244,7 @@ COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
 	$(UNITDIR)/bangerd.service $(USERUNITDIR)/bangerd.service \
+	$(UNITDIR)/bangerd.socket $(USERUNITDIR)/bangerd.socket \
 	$(COMPLETIONDIR)/banger $(COMPLETIONDIR)/bangerd \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz)
 
@@ -254,6 +256,8 @@ install: all
 	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/bangerd.service > $(DESTDIR)$(UNITDIR)/bangerd.service
 	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/user/bangerd.service > $(DESTDIR)$(USERUNITDIR)/bangerd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/bangerd.service $(DESTDIR)$(USERUNITDIR)/bangerd.service
+	install -m 0644 packaging/systemd/bangerd.socket $(DESTDIR)$(UNITDIR)/
+	install -m 0644 packaging/systemd/user/bangerd.socket $(DESTDIR)$(USERUNITDIR)/
 	install -d -m 0755 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0644 packaging/completions/banger packaging/completions/bangerd $(DESTDIR)$(COMPLETIONDIR)/
 	@set -e; for m in $(MAN_PAGES); do \

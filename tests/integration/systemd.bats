@@ -16,18 +16,37 @@ setup() {
 
 teardown() { rm -rf "$DEST"; }
 
-@test "systemd-analyze verify: both units clean (man pages found, binary executable)" {
-	for unit in "$DEST/usr/lib/systemd/system/bangerd.service" "$DEST/usr/lib/systemd/user/bangerd.service"; do
+@test "systemd-analyze verify: the four units clean (man pages found, binary executable, the socket's service found)" {
+	# A PREFIX that is not /usr or /usr/local puts the user units under share/.
+	for unit in "$DEST"/usr/lib/systemd/system/bangerd.{service,socket} \
+		"$DEST"/usr/share/systemd/user/bangerd.{service,socket}; do
+		[ -f "$unit" ] || { echo "$unit: not installed"; false; }
 		run env MANPATH="$DEST/usr/share/man" systemd-analyze verify "$unit"
 		[ "$status" -eq 0 ] || { echo "$unit: $output"; false; }
 		[ -z "$output" ] || { echo "$unit: $output"; false; }
 	done
 }
 
-@test "systemd-analyze security: the system unit's exposure is at most 2.0" {
+@test "systemd-analyze security: the system unit's exposure is at most 0.4, its score before socket activation" {
 	run systemd-analyze security --offline=true "$DEST/usr/lib/systemd/system/bangerd.service"
 	level=$(sed -n 's/.*Overall exposure level for bangerd.service: \([0-9.]*\).*/\1/p' <<<"$output")
 	echo "exposure: $level"
 	[ -n "$level" ]
-	awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'
+	awk -v l="$level" 'BEGIN { exit !(l <= 0.4) }'
+}
+
+@test "the units: the service is bound to its socket, and enabling it enables the socket" {
+	sys=$DEST/usr/lib/systemd/system user=$DEST/usr/share/systemd/user
+	for dir in "$sys" "$user"; do
+		grep -qx 'Requires=bangerd.socket' "$dir/bangerd.service"
+		grep -qx 'After=bangerd.socket' "$dir/bangerd.service"
+		grep -qx 'Also=bangerd.socket' "$dir/bangerd.service"
+		grep -qx 'SocketMode=0600' "$dir/bangerd.socket"
+		grep -qx 'WantedBy=sockets.target' "$dir/bangerd.socket"
+		# the socket's directory is the socket unit's: a RuntimeDirectory=
+		# of the service would remove it at every stop
+		! grep -q '^RuntimeDirectory' "$dir/bangerd.service"
+	done
+	grep -qx 'ListenStream=/run/banger/bangerd.sock' "$sys/bangerd.socket"
+	grep -qx 'ListenStream=%t/banger/bangerd.sock' "$user/bangerd.socket"
 }
