@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# Zero downtime under a real systemd, with the shipped units: the control
+# socket is bangerd.socket's, so a restart, an update or a rollback of
+# bangerd.service never closes it. A client asking for the status as fast
+# as the daemon answers (tests/tools/status_loop) runs through each, and no
+# request of thousands fails: the ones that arrive while no bangerd runs
+# wait in the socket's backlog, and the next bangerd answers them.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+STATUS_LOOP=$BANGER_BUILD/tests/status_loop
+SOCK=/run/banger/bangerd.sock
+
+setup() {
+	box_setup
+	install_old_release
+}
+
+teardown() { box_teardown; }
+
+# Start the client in the box; return once it has had its first answer.
+loop_start() {
+	inbox sh -c "'$STATUS_LOOP' $SOCK 500000 60 > /tmp/loop.out 2> /tmp/loop.err & echo \$! > /tmp/loop.pid"
+	for _ in $(seq 100); do inbox grep -q '^ready' /tmp/loop.out && return 0; sleep 0.02; done
+	inbox cat /tmp/loop.out /tmp/loop.err >&2
+	return 1
+}
+
+# Let it run on for a moment (the last daemon answers many), stop it, and
+# keep its closing line in LOOP.
+loop_stop() {
+	sleep 0.3
+	inbox sh -c 'kill -TERM "$(cat /tmp/loop.pid)"'
+	for _ in $(seq 100); do inbox grep -q '^requests=' /tmp/loop.out && break; sleep 0.02; done
+	LOOP=$(inbox grep '^requests=' /tmp/loop.out)
+	echo "client: $LOOP"
+	inbox cat /tmp/loop.err
+}
+
+loop_field() { sed -n "s/.* \{0,1\}$1=\([^ ]*\).*/\1/p" <<<"$LOOP"; }
+
+# No request failed, and there were thousands of them.
+no_request_failed() {
+	[ -n "$LOOP" ]
+	[ "$(loop_field failed)" = 0 ]
+	[ "$(loop_field requests)" -ge 2000 ]
+}
+
+@test "the shipped units: enabling the service enabled its socket; bangerd serves on the socket systemd passed" {
+	[ "$(inbox systemctl is-enabled bangerd.socket)" = enabled ]
+	[ "$(inbox systemctl is-active bangerd.socket)" = active ]
+	[ "$(inbox stat -c '%U %a %F' /run/banger)" = "root 700 directory" ]
+	[ "$(inbox stat -c '%U %a %F' $SOCK)" = "root 600 socket" ]
+	inbox journalctl -u bangerd.service --no-pager | grep -q "on $SOCK (passed by systemd)"
+	[ "$(status_json .version)" = 0.0.2 ]
+}
+
+@test "systemctl restart, three times, under load: no request of thousands fails; the socket stays the same" {
+	inode=$(inbox stat -c %i $SOCK)
+	loop_start
+	for _ in 1 2 3; do inbox systemctl restart bangerd.service; done
+	loop_stop
+	no_request_failed
+	[ "$(loop_field daemons)" = 4 ]
+	[ "$(inbox stat -c %i $SOCK)" = "$inode" ]
+}
+
+@test "bangerd killed (SIGKILL) under load: systemd starts it again, and the requests meanwhile wait, none fails" {
+	loop_start
+	inbox systemctl kill -s KILL bangerd.service
+	wait_active
+	loop_stop
+	no_request_failed
+	[ "$(loop_field daemons)" = 2 ]
+	# the requests waited for RestartSec=1s
+	awk -v w="$(loop_field worst_ms)" 'BEGIN { exit !(w >= 500) }'
+}
+
+@test "the service stopped: the socket still listens, and the next request starts bangerd" {
+	inbox systemctl stop bangerd.service 2>/dev/null
+	[ "$(inbox systemctl is-active bangerd.service)" = inactive ]
+	[ "$(status_json .version)" = 0.0.2 ]
+	[ "$(inbox systemctl is-active bangerd.service)" = active ]
+}
+
+# These two need the sandboxed check to read the DynamicUser database (the
+# check run as the database's owner): before that, banger update refuses
+# with exit 3 ("cannot open: Permission denied").
+
+@test "a good update under load: no request of thousands fails, and the version seen goes from old to new" {
+	seed_rows
+	loop_start
+	run --separate-stderr inbox banger update --system --from "$STAGED_BANGERD" --timeout 30
+	echo "$stderr"
+	loop_stop
+	[ "$status" -eq 0 ]
+	no_request_failed
+	[ "$(loop_field versions)" = "0.0.2>$("$BANGERD" --version)" ]
+	[ "$(loop_field daemons)" = 2 ]
+}
+
+@test "a release that crashes, rolled back, under load: no request of thousands fails, and only the old version answers" {
+	seed_rows
+	inbox mkdir -p /etc/systemd/system/bangerd.service.d
+	printf '[Service]\nEnvironment=BANGER_TEST_CRASH_AFTER_OPEN=1\n' |
+		inbox tee /etc/systemd/system/bangerd.service.d/crash.conf >/dev/null
+	inbox systemctl daemon-reload
+	loop_start
+	run --separate-stderr inbox banger update --system --from "$HOOKS/bangerd" --timeout 60
+	echo "$stderr"
+	loop_stop
+	[ "$status" -eq 5 ]
+	no_request_failed
+	[ "$(loop_field versions)" = 0.0.2 ]
+	[ "$(loop_field daemons)" = 2 ]
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+}

@@ -1,0 +1,124 @@
+/* status_loop: a client that asks bangerd for its status as fast as it
+ * answers, one request after another, and counts what failed: the load
+ * that an update must not break (tests/system/zero-downtime.bats, make
+ * bench).
+ *
+ *   status_loop SOCKET MAX_REQUESTS MAX_SECONDS [TIMEOUT_MS]
+ *
+ * Asks {"cmd":"status"} at SOCKET (banger's own client, control_status:
+ * each request may wait TIMEOUT_MS, default 30000, in all) until
+ * MAX_REQUESTS were asked, MAX_SECONDS passed, or SIGTERM/SIGINT came
+ * (the request in flight is finished first). Prints "ready VERSION PID"
+ * once the first answer came, then at the end one line:
+ *
+ *   requests=N failed=N worst_ms=X median_ms=X seconds=X daemons=N versions=A>B...
+ *
+ * daemons counts the pids that answered, versions the versions that
+ * answered, in the order they changed. The first 10 failures go to stderr,
+ * each with its time since the start and banger's reason. Exit 0 when no
+ * request failed, 1 when one did, 64 on a bad command line.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "banger/control.h"
+
+#define MAX_VERSIONS 16
+#define MAX_DAEMONS 64
+#define LATENCY_BUCKETS 100000	/* 10 us each: up to 1 s; slower ones count in the last */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static long parse_positive(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *s && *end == '\0' && v > 0 ? v : -1;
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc < 4 || argc > 5) {
+		fputs("usage: status_loop SOCKET MAX_REQUESTS MAX_SECONDS [TIMEOUT_MS]\n", stderr);
+		return 64;
+	}
+	long max_requests = parse_positive(argv[2]), max_seconds = parse_positive(argv[3]);
+	long timeout_ms = argc == 5 ? parse_positive(argv[4]) : 30000;
+	if (max_requests < 0 || max_seconds < 0 || timeout_ms < 0) {
+		fputs("status_loop: MAX_REQUESTS, MAX_SECONDS and TIMEOUT_MS are positive numbers\n", stderr);
+		return 64;
+	}
+	/* No SA_RESTART: a signal cuts a sleep short, never a request (the
+	 * client polls with a deadline and goes on after EINTR). */
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	static unsigned long buckets[LATENCY_BUCKETS];
+	char versions[MAX_VERSIONS][64];
+	long pids[MAX_DAEMONS];
+	int n_versions = 0, n_pids = 0;
+	long requests = 0, failed = 0;
+	double worst = 0, start = now_ms();
+	while (!stop && requests < max_requests && now_ms() - start < (double)max_seconds * 1e3) {
+		struct control_status st;
+		struct banger_error err = { 0 };
+		double t0 = now_ms();
+		int rc = control_status(argv[1], (unsigned)timeout_ms, &st, &err);
+		double took = now_ms() - t0;
+		requests++;
+		worst = took > worst ? took : worst;
+		long b = (long)(took * 100);
+		buckets[b < LATENCY_BUCKETS ? b : LATENCY_BUCKETS - 1]++;
+		if (rc != 0) {
+			if (failed++ < 10)
+				fprintf(stderr, "status_loop: request %ld at +%.1f ms failed after %.1f ms: %s\n",
+					requests, t0 - start, took, err.msg);
+			continue;
+		}
+		if (n_pids == 0) {
+			printf("ready %s %ld\n", st.version, st.pid);
+			fflush(stdout);
+		}
+		if ((n_versions == 0 || strcmp(versions[n_versions - 1], st.version) != 0) &&
+		    n_versions < MAX_VERSIONS)
+			snprintf(versions[n_versions++], sizeof(versions[0]), "%s", st.version);
+		int seen = 0;
+		for (int i = 0; i < n_pids; i++)
+			seen |= pids[i] == st.pid;
+		if (!seen && n_pids < MAX_DAEMONS)
+			pids[n_pids++] = st.pid;
+	}
+	double median = 0;
+	unsigned long count = 0;
+	for (long b = 0; b < LATENCY_BUCKETS; b++) {
+		count += buckets[b];
+		if (count * 2 >= (unsigned long)requests) {
+			median = (double)b / 100;
+			break;
+		}
+	}
+	printf("requests=%ld failed=%ld worst_ms=%.1f median_ms=%.2f seconds=%.1f daemons=%d versions=",
+	       requests, failed, worst, median, (now_ms() - start) / 1e3, n_pids);
+	for (int i = 0; i < n_versions; i++)
+		printf("%s%s", i ? ">" : "", versions[i]);
+	putchar('\n');
+	return failed ? 1 : 0;
+}
