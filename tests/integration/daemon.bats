@@ -156,3 +156,124 @@ stop_daemon() {
 	[ "$(jq -r .schema.state <<<"$output")" = compatible ]
 	stop_daemon
 }
+
+# ---- socket activation (LISTEN_FDS / LISTEN_PID, sd_listen_fds(3)) ----
+
+# activated VAR=VALUE...: exec $BANGERD_EXEC $BANGERD_ARGS with LISTEN_PID
+# set to its own pid (the shell execs it, and is exec'd itself, so that a
+# background "activated ... &" is the daemon's pid) and the given LISTEN_*
+# values; fd 3 is the caller's.
+activated() {
+	exec sh -c 'export LISTEN_PID=$$ "$@"; exec "$BANGERD_EXEC" $BANGERD_ARGS' sh "$@"
+}
+
+@test "socket activation: bangerd serves on the passed socket, binds none of its own, and leaves it on SIGTERM" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate not installed"
+	mkdir -p "$WORK/run"
+	systemd-socket-activate -l "$WORK/run/passed.sock" \
+		"$BANGERD" --db "$DB" --socket "$SOCK" 2>"$WORK/daemon.log" &
+	DAEMON=$!
+	for _ in $(seq 100); do
+		"$BANGER" status --socket "$WORK/run/passed.sock" >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	run "$BANGER" status --socket "$WORK/run/passed.sock" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .pid <<<"$output")" = "$DAEMON" ]	# systemd-socket-activate execs it
+	[ ! -e "$SOCK" ]
+	grep -q "on $WORK/run/passed.sock (passed by systemd)" "$WORK/daemon.log"
+	# the descriptor is close-on-exec now (O_CLOEXEC in fdinfo's octal flags)
+	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$DAEMON/fdinfo/3")
+	[ $((8#$flags & 8#2000000)) -ne 0 ]
+	stop_daemon
+	[ -S "$WORK/run/passed.sock" ]	# systemd's, not ours to remove
+	[ ! -e "$SOCK" ]
+}
+
+@test "SIGTERM: a connection already accepted still gets its answer before bangerd exits" {
+	start_daemon
+	coproc CLIENT { "$LISTEN" halves "$SOCK" '{"cmd":"status"}' 5; }
+	# copies: bash closes a coprocess's own descriptors when it exits
+	exec {from}<&"${CLIENT[0]}" {to}>&"${CLIENT[1]}"
+	read -r line <&"$from"
+	[ "$line" = ready ]	# connected
+	read -r line <&"$from"
+	[ "$line" = sent ]	# the request, but for its newline
+	sleep 0.2	# accepted by now: the daemon has nothing else to do
+	kill -TERM "$DAEMON"
+	sleep 0.2
+	kill -0 "$DAEMON"	# still answering the one it has
+	echo >&"$to"
+	read -r answer <&"$from"
+	exec {from}<&- {to}>&-
+	[ "$(jq -r .pid <<<"$answer")" = "$DAEMON" ]
+	wait "$DAEMON"
+	DAEMON=
+	[ ! -e "$SOCK" ]
+}
+
+@test "LISTEN_PID of another process, or LISTEN_FDS=0: ignored, bangerd binds its own socket" {
+	LISTEN_PID=1 LISTEN_FDS=1 start_daemon 3</dev/null
+	stop_daemon
+	# right pid, no descriptors
+	BANGERD_EXEC=$BANGERD BANGERD_ARGS="--db $DB --socket $SOCK" activated LISTEN_FDS=0 \
+		2>"$WORK/daemon.log" &
+	DAEMON=$!
+	for _ in $(seq 100); do "$BANGER" status --socket "$SOCK" >/dev/null 2>&1 && break; sleep 0.05; done
+	run "$BANGER" status --socket "$SOCK" --json
+	[ "$(jq -r .pid <<<"$output")" = "$DAEMON" ]
+	stop_daemon
+}
+
+@test "a passed descriptor that is not a listening Unix stream socket: one clear line, exit 1, the store not opened" {
+	export BANGERD_EXEC=$BANGERD BANGERD_ARGS="--db $DB --socket $SOCK"
+	mkdir -p "$WORK/run"
+	run --separate-stderr activated LISTEN_FDS=1 3</dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: not a socket" ]
+	run --separate-stderr activated LISTEN_FDS=1 3<&-
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "bangerd: descriptor 3 passed by systemd (LISTEN_FDS=1): Bad file descriptor" ]]
+	# a datagram socket, a TCP socket and an accepted connection, as
+	# systemd-socket-activate passes them
+	if command -v systemd-socket-activate >/dev/null; then
+		systemd-socket-activate --datagram -l "$WORK/run/dgram.sock" "$BANGERD" --db "$DB" \
+			--socket "$SOCK" 2>"$WORK/dgram.log" &
+		local a=$!
+		for _ in $(seq 50); do [ -S "$WORK/run/dgram.sock" ] && break; sleep 0.05; done
+		logger -u "$WORK/run/dgram.sock" --socket-errors=off x
+		wait $a || [ $? -eq 1 ]
+		grep -qx "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: a datagram socket" "$WORK/dgram.log"
+		port=$((20000 + RANDOM % 20000))
+		systemd-socket-activate -l "127.0.0.1:$port" "$BANGERD" --db "$DB" --socket "$SOCK" \
+			2>"$WORK/tcp.log" &
+		a=$!
+		for _ in $(seq 50); do (exec 5<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+		wait $a || [ $? -eq 1 ]
+		grep -qx "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: address family 2, not AF_UNIX" "$WORK/tcp.log"
+		systemd-socket-activate --accept -l "$WORK/run/accept.sock" "$BANGERD" --db "$DB" \
+			--socket "$SOCK" 2>"$WORK/accept.log" &
+		a=$!
+		for _ in $(seq 50); do [ -S "$WORK/run/accept.sock" ] && break; sleep 0.05; done
+		"$LISTEN" ask "$WORK/run/accept.sock" '{"cmd":"status"}' 2 >/dev/null || true
+		for _ in $(seq 50); do grep -q 'not listening' "$WORK/accept.log" && break; sleep 0.05; done
+		kill "$a" 2>/dev/null; wait "$a" 2>/dev/null || true
+		grep -q "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: not listening" "$WORK/accept.log"
+	fi
+	[ ! -e "$DB" ]
+	[ ! -e "$SOCK" ]
+}
+
+@test "LISTEN_PID or LISTEN_FDS that is not a number, or more than one descriptor: refused with one line" {
+	export BANGERD_EXEC=$BANGERD BANGERD_ARGS="--db $DB --socket $SOCK"
+	run --separate-stderr env LISTEN_PID=abc LISTEN_FDS=1 "$BANGERD" --db "$DB" --socket "$SOCK"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "bangerd: LISTEN_PID=abc is not a process id" ]
+	run --separate-stderr activated LISTEN_FDS=1x 3</dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "bangerd: LISTEN_FDS=1x is not a count of descriptors" ]
+	run --separate-stderr activated LISTEN_FDS=2 3</dev/null 4</dev/null
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "bangerd: systemd passed 2 descriptors (LISTEN_FDS); bangerd listens on exactly one"* ]]
+	[ ! -e "$DB" ]
+}

@@ -7,6 +7,9 @@
  * to MARKER, a line each.
  *   listen silent PATH - SECONDS     connect to a Unix socket, say nothing
  *   listen ask PATH LINE SECONDS     connect, send LINE, print the answer
+ *   listen halves PATH LINE SECONDS  connect, send LINE without its newline,
+ *                                    print "sent", wait for a line on stdin,
+ *                                    then send the newline, print the answer
  *   listen mute PATH - SECONDS       a "daemon" that accepts and never answers
  *   listen reply PATH LINE SECONDS   a "daemon" that answers every request
  *                                    with LINE (garbage, say) */
@@ -28,7 +31,8 @@ int main(int argc, char *argv[])
 		return 64;
 	signal(SIGPIPE, SIG_IGN);	/* a client that hangs up early is not our death */
 	int s;
-	if (strcmp(argv[1], "silent") == 0 || strcmp(argv[1], "ask") == 0) {
+	if (strcmp(argv[1], "silent") == 0 || strcmp(argv[1], "ask") == 0 ||
+	    strcmp(argv[1], "halves") == 0) {
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
 		s = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -42,6 +46,12 @@ int main(int argc, char *argv[])
 		}
 		char buf[4096];
 		(void)!write(s, argv[3], strlen(argv[3]));
+		if (strcmp(argv[1], "halves") == 0) {
+			printf("sent\n");
+			fflush(stdout);
+			if (fgets(buf, sizeof(buf), stdin) == NULL)
+				return 1;
+		}
 		(void)!write(s, "\n", 1);
 		ssize_t n;
 		while ((n = read(s, buf, sizeof(buf))) > 0)
