@@ -188,7 +188,7 @@ check-sanitize: deps
 BENCH_DEPS := hyperfine bubblewrap jq util-linux
 bench: deps
 	@$(MAKE) --no-print-directory DEB_DEPS="$(BENCH_DEPS)" deps
-	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2) $(BUILD_DIR)/tests/hostile/flood
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2) $(BUILD_DIR)/tests/hostile/flood $(HOOKS)
 	@tests/bench/run $(BUILD_DIR)
 
 # valgrind's memcheck over the unit suites that do not confine a child with

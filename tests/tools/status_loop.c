@@ -11,10 +11,12 @@
  * (the request in flight is finished first). Prints "ready VERSION PID"
  * once the first answer came, then at the end one line:
  *
- *   requests=N failed=N worst_ms=X median_ms=X seconds=X daemons=N versions=A>B...
+ *   requests=N failed=N worst_ms=X median_ms=X gap_ms=X seconds=X daemons=N versions=A>B...
  *
- * daemons counts the pids that answered, versions the versions that
- * answered, in the order they changed. The first 10 failures go to stderr,
+ * worst_ms is the slowest request (a failed one included), gap_ms the
+ * longest time between two answers (the downtime a client saw), daemons
+ * counts the pids that answered, versions the versions that answered, in
+ * the order they changed. The first 10 failures go to stderr,
  * each with its time since the start and banger's reason. Exit 0 when no
  * request failed, 1 when one did, 64 on a bad command line.
  */
@@ -76,7 +78,7 @@ int main(int argc, char *argv[])
 	long pids[MAX_DAEMONS];
 	int n_versions = 0, n_pids = 0;
 	long requests = 0, failed = 0;
-	double worst = 0, start = now_ms();
+	double worst = 0, gap = 0, start = now_ms(), last_answer = -1;
 	while (!stop && requests < max_requests && now_ms() - start < (double)max_seconds * 1e3) {
 		struct control_status st;
 		struct banger_error err = { 0 };
@@ -93,6 +95,9 @@ int main(int argc, char *argv[])
 					requests, t0 - start, took, err.msg);
 			continue;
 		}
+		if (last_answer >= 0 && t0 + took - last_answer > gap)
+			gap = t0 + took - last_answer;
+		last_answer = t0 + took;
 		if (n_pids == 0) {
 			printf("ready %s %ld\n", st.version, st.pid);
 			fflush(stdout);
@@ -115,8 +120,8 @@ int main(int argc, char *argv[])
 			break;
 		}
 	}
-	printf("requests=%ld failed=%ld worst_ms=%.1f median_ms=%.2f seconds=%.1f daemons=%d versions=",
-	       requests, failed, worst, median, (now_ms() - start) / 1e3, n_pids);
+	printf("requests=%ld failed=%ld worst_ms=%.1f median_ms=%.2f gap_ms=%.1f seconds=%.1f daemons=%d "
+	       "versions=", requests, failed, worst, median, gap, (now_ms() - start) / 1e3, n_pids);
 	for (int i = 0; i < n_versions; i++)
 		printf("%s%s", i ? ">" : "", versions[i]);
 	putchar('\n');
