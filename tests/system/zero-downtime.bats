@@ -66,12 +66,17 @@ no_request_failed() {
 	[ "$(inbox stat -c %i $SOCK)" = "$inode" ]
 }
 
-@test "bangerd killed (SIGKILL) under load: systemd starts it again, and the requests meanwhile wait, none fails" {
+@test "bangerd killed (SIGKILL) under load: systemd starts it again; the requests meanwhile wait, only one in its hands can be lost" {
 	loop_start
 	inbox systemctl kill -s KILL bangerd.service
 	wait_active
+	sleep 0.5	# the requests that waited 1 s were few: thousands more
 	loop_stop
-	no_request_failed
+	# A killed daemon cannot answer the connection it had accepted (the
+	# client is sequential: at most one); every later one waits.
+	[ -n "$LOOP" ]
+	[ "$(loop_field failed)" -le 1 ]
+	[ "$(loop_field requests)" -ge 2000 ]
 	[ "$(loop_field daemons)" = 2 ]
 	# the requests waited for RestartSec=1s
 	awk -v w="$(loop_field worst_ms)" 'BEGIN { exit !(w >= 500) }'
