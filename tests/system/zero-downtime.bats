@@ -19,9 +19,10 @@ setup() {
 
 teardown() { box_teardown; }
 
-# Start the client in the box; return once it has had its first answer.
+# Start the client in the box (on SOCKET, default the system socket);
+# return once it has had its first answer.
 loop_start() {
-	inbox sh -c "'$STATUS_LOOP' $SOCK 500000 60 > /tmp/loop.out 2> /tmp/loop.err & echo \$! > /tmp/loop.pid"
+	inbox sh -c "'$STATUS_LOOP' ${1:-$SOCK} 500000 60 > /tmp/loop.out 2> /tmp/loop.err & echo \$! > /tmp/loop.pid"
 	for _ in $(seq 100); do inbox grep -q '^ready' /tmp/loop.out && return 0; sleep 0.02; done
 	inbox cat /tmp/loop.out /tmp/loop.err >&2
 	return 1
@@ -87,6 +88,55 @@ no_request_failed() {
 	[ "$(inbox systemctl is-active bangerd.service)" = inactive ]
 	[ "$(status_json .version)" = 0.0.2 ]
 	[ "$(inbox systemctl is-active bangerd.service)" = active ]
+}
+
+# User mode: the same units as user units, under root's own user manager
+# (the system's pair stopped, so that only one bangerd runs the installed
+# binary). The database is root's, so these updates need nothing more.
+USOCK=/run/user/0/banger/bangerd.sock
+UDB=/root/.local/state/banger/banger.db
+uinbox() { inbox env XDG_RUNTIME_DIR=/run/user/0 "$@"; }
+
+start_user_units() {
+	inbox systemctl disable --now bangerd.service bangerd.socket 2>/dev/null
+	inbox systemctl start user@0.service
+	uinbox systemctl --user daemon-reload
+	uinbox systemctl --user enable --now bangerd.service 2>/dev/null
+	for _ in $(seq 100); do uinbox banger status >/dev/null 2>&1 && break; sleep 0.05; done
+	[ "$(uinbox banger status --json | jq -r .version)" = 0.0.2 ]
+	[ "$(inbox stat -c '%U %a %F' $USOCK)" = "root 600 socket" ]
+	inbox "$FIXTURE" seed "$UDB" 2
+}
+
+@test "user mode: a good update through the user manager, under load: no request of thousands fails, old to new" {
+	start_user_units
+	loop_start $USOCK
+	run --separate-stderr uinbox banger update --from "$STAGED_BANGERD" --timeout 30
+	echo "$stderr"
+	loop_stop
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"restart: systemd-user:bangerd.service"* ]]
+	no_request_failed
+	[ "$(loop_field versions)" = "0.0.2>$("$BANGERD" --version)" ]
+	[ "$(loop_field daemons)" = 2 ]
+}
+
+@test "user mode: a release that crashes, rolled back, under load: no request of thousands fails, only the old version answers" {
+	start_user_units
+	dump=$(inbox "$FIXTURE" dump "$UDB")
+	inbox mkdir -p /root/.config/systemd/user/bangerd.service.d
+	printf '[Service]\nEnvironment=BANGER_TEST_CRASH_AFTER_OPEN=1\n' |
+		inbox tee /root/.config/systemd/user/bangerd.service.d/crash.conf >/dev/null
+	uinbox systemctl --user daemon-reload
+	loop_start $USOCK
+	run --separate-stderr uinbox banger update --from "$HOOKS/bangerd" --timeout 60
+	echo "$stderr"
+	loop_stop
+	[ "$status" -eq 5 ]
+	no_request_failed
+	[ "$(loop_field versions)" = 0.0.2 ]
+	[ "$(loop_field daemons)" = 2 ]
+	[ "$(inbox "$FIXTURE" dump "$UDB")" = "$dump" ]
 }
 
 # These two need the sandboxed check to read the DynamicUser database (the
