@@ -22,18 +22,19 @@ teardown() { box_teardown; }
 # Start the client in the box (on SOCKET, default the system socket);
 # return once it has had its first answer.
 loop_start() {
-	inbox sh -c "'$STATUS_LOOP' ${1:-$SOCK} 500000 60 > /tmp/loop.out 2> /tmp/loop.err & echo \$! > /tmp/loop.pid"
+	inbox sh -c "'$STATUS_LOOP' ${1:-$SOCK} 500000 60 30000 3000 > /tmp/loop.out 2> /tmp/loop.err & echo \$! > /tmp/loop.pid"
 	for _ in $(seq 100); do inbox grep -q '^ready' /tmp/loop.out && return 0; sleep 0.02; done
 	inbox cat /tmp/loop.out /tmp/loop.err >&2
 	return 1
 }
 
-# Let it run on for a moment (the last daemon answers many), stop it, and
-# keep its closing line in LOOP.
+# Let it run on for a moment (the last daemon answers many), stop it (it
+# goes on until it has asked 3000 requests in all), and keep its closing
+# line in LOOP.
 loop_stop() {
 	sleep 0.3
 	inbox sh -c 'kill -TERM "$(cat /tmp/loop.pid)"'
-	for _ in $(seq 100); do inbox grep -q '^requests=' /tmp/loop.out && break; sleep 0.02; done
+	for _ in $(seq 500); do inbox grep -q '^requests=' /tmp/loop.out && break; sleep 0.02; done
 	LOOP=$(inbox grep '^requests=' /tmp/loop.out)
 	echo "client: $LOOP"
 	inbox cat /tmp/loop.err

@@ -3,12 +3,14 @@
  * that an update must not break (tests/system/zero-downtime.bats, make
  * bench).
  *
- *   status_loop SOCKET MAX_REQUESTS MAX_SECONDS [TIMEOUT_MS]
+ *   status_loop SOCKET MAX_REQUESTS MAX_SECONDS [TIMEOUT_MS [MIN_REQUESTS]]
  *
  * Asks {"cmd":"status"} at SOCKET (banger's own client, control_status:
  * each request may wait TIMEOUT_MS, default 30000, in all) until
  * MAX_REQUESTS were asked, MAX_SECONDS passed, or SIGTERM/SIGINT came
- * (the request in flight is finished first). Prints "ready VERSION PID"
+ * (the request in flight is finished first; with MIN_REQUESTS, a signal
+ * stops it only once that many were asked, so that a test on a busy
+ * machine still sees thousands). Prints "ready VERSION PID"
  * once the first answer came, then at the end one line:
  *
  *   requests=N failed=N worst_ms=X median_ms=X gap_ms=X seconds=X daemons=N versions=A>B...
@@ -57,14 +59,16 @@ static long parse_positive(const char *s)
 
 int main(int argc, char *argv[])
 {
-	if (argc < 4 || argc > 5) {
-		fputs("usage: status_loop SOCKET MAX_REQUESTS MAX_SECONDS [TIMEOUT_MS]\n", stderr);
+	if (argc < 4 || argc > 6) {
+		fputs("usage: status_loop SOCKET MAX_REQUESTS MAX_SECONDS [TIMEOUT_MS [MIN_REQUESTS]]\n", stderr);
 		return 64;
 	}
 	long max_requests = parse_positive(argv[2]), max_seconds = parse_positive(argv[3]);
-	long timeout_ms = argc == 5 ? parse_positive(argv[4]) : 30000;
-	if (max_requests < 0 || max_seconds < 0 || timeout_ms < 0) {
-		fputs("status_loop: MAX_REQUESTS, MAX_SECONDS and TIMEOUT_MS are positive numbers\n", stderr);
+	long timeout_ms = argc >= 5 ? parse_positive(argv[4]) : 30000;
+	long min_requests = argc == 6 ? parse_positive(argv[5]) : 1;
+	if (max_requests < 0 || max_seconds < 0 || timeout_ms < 0 || min_requests < 0) {
+		fputs("status_loop: MAX_REQUESTS, MAX_SECONDS, TIMEOUT_MS and MIN_REQUESTS are positive numbers\n",
+		      stderr);
 		return 64;
 	}
 	/* No SA_RESTART: a signal cuts a sleep short, never a request (the
@@ -79,7 +83,7 @@ int main(int argc, char *argv[])
 	int n_versions = 0, n_pids = 0;
 	long requests = 0, failed = 0;
 	double worst = 0, gap = 0, start = now_ms(), last_answer = -1;
-	while (!stop && requests < max_requests && now_ms() - start < (double)max_seconds * 1e3) {
+	while (!(stop && requests >= min_requests) && requests < max_requests && now_ms() - start < (double)max_seconds * 1e3) {
 		struct control_status st;
 		struct banger_error err = { 0 };
 		double t0 = now_ms();
