@@ -163,7 +163,8 @@ endif
 
 # Test-hook builds (BANGER_TEST_HOOKS): a banger that can pause before a
 # step (BANGER_TEST_PAUSE_AT) so that tests can kill -9 it there, and a
-# bangerd that can die right after migrating (BANGER_TEST_CRASH_AFTER_OPEN).
+# bangerd that can die right after migrating (BANGER_TEST_CRASH_AFTER_OPEN)
+# or serve and fail every health check (BANGER_TEST_UNHEALTHY: no schema).
 # Release builds have neither.
 HOOKS := $(BUILD_DIR)/hooks/banger $(BUILD_DIR)/hooks/bangerd
 ifeq ($(BANGER_TEST_HOOKS),1)

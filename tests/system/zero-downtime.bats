@@ -140,6 +140,28 @@ start_user_units() {
 	[ "$(inbox "$FIXTURE" dump "$UDB")" = "$dump" ]
 }
 
+@test "user mode: a release that serves but is unhealthy, rolled back under load: the socket re-activates the old one, no request fails" {
+	start_user_units
+	dump=$(inbox "$FIXTURE" dump "$UDB")
+	inbox mkdir -p /root/.config/systemd/user/bangerd.service.d
+	printf '[Service]\nEnvironment=BANGER_TEST_UNHEALTHY=1\n' |
+		inbox tee /root/.config/systemd/user/bangerd.service.d/unhealthy.conf >/dev/null
+	uinbox systemctl --user daemon-reload
+	loop_start $USOCK
+	# The rollback stops the new daemon while the socket has connections
+	# waiting: systemd starts the service again at once, on the old binary
+	# (already back), while the database is being restored.
+	run --separate-stderr uinbox banger update --from "$HOOKS/bangerd" --timeout 3
+	echo "$stderr"
+	loop_stop
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"is not healthy: version $("$BANGERD" --version), schema unknown"* ]]
+	no_request_failed
+	[ "$(loop_field versions)" = "0.0.2>$("$BANGERD" --version)>0.0.2" ]
+	[ "$(inbox "$FIXTURE" dump "$UDB")" = "$dump" ]
+	[ "$(uinbox systemctl --user is-active bangerd.socket)" = active ]
+}
+
 # These two need the sandboxed check to read the DynamicUser database (the
 # check run as the database's owner): before that, banger update refuses
 # with exit 3 ("cannot open: Permission denied").
