@@ -196,7 +196,7 @@ bench: deps
 # seccomp: a filter installed in a forked child also binds valgrind's own
 # system calls and kills it. Those suites run under ASan+LSan instead
 # (check-sanitize).
-VALGRIND_SUITES := classify migrate report paths backup
+VALGRIND_SUITES := classify migrate report paths backup activation
 check-valgrind: deps
 	@$(MAKE) --no-print-directory DEB_DEPS=valgrind deps
 	@$(MAKE) --no-print-directory $(VALGRIND_SUITES:%=$(BUILD_DIR)/tests/unit/test_%)
