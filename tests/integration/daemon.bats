@@ -240,7 +240,7 @@ activated() {
 		systemd-socket-activate --datagram -l "$WORK/run/dgram.sock" "$BANGERD" --db "$DB" \
 			--socket "$SOCK" 2>"$WORK/dgram.log" &
 		local a=$!
-		for _ in $(seq 50); do [ -S "$WORK/run/dgram.sock" ] && break; sleep 0.05; done
+		for _ in $(seq 200); do [ -S "$WORK/run/dgram.sock" ] && break; sleep 0.05; done
 		logger -u "$WORK/run/dgram.sock" --socket-errors=off x
 		wait $a || [ $? -eq 1 ]
 		grep -qx "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: a datagram socket" "$WORK/dgram.log"
@@ -248,15 +248,19 @@ activated() {
 		systemd-socket-activate -l "127.0.0.1:$port" "$BANGERD" --db "$DB" --socket "$SOCK" \
 			2>"$WORK/tcp.log" &
 		a=$!
-		for _ in $(seq 50); do (exec 5<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+		for _ in $(seq 200); do (exec 5<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
 		wait $a || [ $? -eq 1 ]
 		grep -qx "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: address family 2, not AF_UNIX" "$WORK/tcp.log"
 		systemd-socket-activate --accept -l "$WORK/run/accept.sock" "$BANGERD" --db "$DB" \
 			--socket "$SOCK" 2>"$WORK/accept.log" &
 		a=$!
-		for _ in $(seq 50); do [ -S "$WORK/run/accept.sock" ] && break; sleep 0.05; done
-		"$LISTEN" ask "$WORK/run/accept.sock" '{"cmd":"status"}' 2 >/dev/null || true
-		for _ in $(seq 50); do grep -q 'not listening' "$WORK/accept.log" && break; sleep 0.05; done
+		# connect until one came through (the file exists a moment before
+		# it listens); each connection is a bangerd of its own
+		for _ in $(seq 200); do
+			"$LISTEN" ask "$WORK/run/accept.sock" '{"cmd":"status"}' 2 >/dev/null 2>&1 || true
+			grep -q 'not listening' "$WORK/accept.log" && break
+			sleep 0.05
+		done
 		kill "$a" 2>/dev/null; wait "$a" 2>/dev/null || true
 		grep -q "bangerd: descriptor 3 passed by systemd (LISTEN_FDS) is not a listening Unix stream socket: not listening" "$WORK/accept.log"
 	fi
