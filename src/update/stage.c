@@ -30,6 +30,8 @@ static int open_unnamed(const char *dir, struct banger_error *err)
 	return fd;
 }
 
+/* err does not repeat from: the caller names it once, as the option it
+ * came from (so does every check of update_stage_verified()). */
 int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
 		 struct banger_error *err)
 {
@@ -39,16 +41,15 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 	out->interpreter[0] = '\0';
 	src = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
-		rc = banger_error_set(err, -errno, "%s: %s", from, strerror(errno));
+		rc = banger_error_set(err, -errno, "%s", strerror(errno));
 		goto out;
 	}
 	if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = banger_error_set(err, -EINVAL, "%s: not a regular file", from);
+		rc = banger_error_set(err, -EINVAL, "not a regular file");
 		goto out;
 	}
 	if (st.st_size > STAGE_MAX_BYTES) {
-		rc = banger_error_set(err, -EFBIG, "%s: larger than %lld bytes", from,
-				      (long long)STAGE_MAX_BYTES);
+		rc = banger_error_set(err, -EFBIG, "larger than %lld bytes", (long long)STAGE_MAX_BYTES);
 		goto out;
 	}
 	if ((rw = open_unnamed(dir, err)) < 0) {
@@ -62,13 +63,13 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = banger_error_set(err, -errno, "%s: %s", from, strerror(errno));
+			rc = banger_error_set(err, -errno, "cannot read: %s", strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if ((copied += n) > STAGE_MAX_BYTES) {
-			rc = banger_error_set(err, -EFBIG, "%s: grew past %lld bytes while copied", from,
+			rc = banger_error_set(err, -EFBIG, "grew past %lld bytes while copied",
 					      (long long)STAGE_MAX_BYTES);
 			goto out;
 		}
