@@ -191,7 +191,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 	}
 	if (update_stage_verified(o->from, target_dir, false, o->sha256, o->minisig, o->pubkey,
 				  &staged, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "--from %.200s: %.300s", o->from, err.msg);
+		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}

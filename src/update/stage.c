@@ -30,8 +30,7 @@ static int open_unnamed(const char *dir, struct banger_error *err)
 	return fd;
 }
 
-/* err does not repeat from: the caller names it once, as the option it
- * came from (so does every check of update_stage_verified()). */
+/* err does not name from: update_stage_verified() does, once. */
 int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
 		 struct banger_error *err)
 {
@@ -166,11 +165,20 @@ int update_stage_verified(const char *from, const char *dir, bool durable, const
 			  const char *minisig, const char *pubkey, struct staged *out,
 			  struct banger_error *err)
 {
+	struct banger_error e = { 0 };
 	/* Every check reads the staged descriptor, never the source path. */
-	if (update_stage(from, dir, durable, out, err) != 0 ||
-	    (sha256 && update_verify_sha256(out, sha256, err) != 0) ||
-	    (minisig && update_verify_minisig(out, minisig, pubkey, err) != 0) ||
-	    update_verify_elf(out, err) != 0)
+	if (update_stage(from, dir, durable, out, &e) != 0 ||
+	    (sha256 && update_verify_sha256(out, sha256, &e) != 0))
+		goto from_failed;
+	/* Its messages name the signature or the key they are about. */
+	if (minisig && update_verify_minisig(out, minisig, pubkey, err) != 0)
 		return -1;
+	if (update_verify_elf(out, &e) != 0)
+		goto from_failed;
 	return 0;
+from_failed:
+	/* The others' do not name the source: said once, here, as the option
+	 * the operator gave it with. */
+	banger_error_set(err, e.code, "--from %.200s: %.300s", from, e.msg);
+	return -1;
 }

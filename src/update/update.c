@@ -392,7 +392,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	progress(&r, "stage: %s into %s", o->from, target_dir);
 	if (update_stage_verified(o->from, target_dir, true, o->sha256, o->minisig, o->pubkey,
 				  &staged, &err) != 0) {
-		fprintf(errout, "banger: update refused: --from %s: %s\n", o->from, err.msg);
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}

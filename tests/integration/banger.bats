@@ -226,5 +226,6 @@ make_keys() {
 	[ "$status" -eq 4 ]
 	check_only --from "$WORK/new-bangerd" --minisig "$WORK/sig" --pubkey "not-a-key"
 	[ "$status" -eq 4 ]
+	[ "$stderr" = "banger: update refused: --pubkey not-a-key: neither a file nor a minisign public key" ]
 	[ -z "$(ls -A "$WORK/bin")" ]
 }
