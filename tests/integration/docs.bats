@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# Every command has a man page, and every man page renders without a
-# warning from man/groff.
+# Every command has a man page that renders without a warning from
+# man/groff, and a --help whose options it accepts and the bash completion
+# offers, no more, no fewer.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() { common_setup; }
 teardown() { common_teardown; }
@@ -109,4 +111,16 @@ sorted() { tr ' ' '\n' | sed '/^$/d' | sort; }
 	[ "$(complete_words banger policy check "")" = a-file ]
 	[ "$(complete_words banger update --che)" = --check-only ]
 	[ "$(complete_words bangerd --li)" = --list-migrations ]
+}
+
+@test "every option --help lists is one the command accepts" {
+	local prog bin opt arg
+	for prog in "banger status" "banger update" bangerd; do
+		bin=$BANGER_BUILD/$prog
+		while read -r opt arg; do
+			# A trailing argument stops every command before it acts.
+			run --separate-stderr $bin "$opt" ${arg:+x} unexpected
+			[[ "$stderr" != *"unknown option"* ]] || { echo "$prog $opt: $stderr"; false; }
+		done < <(help_options $bin)
+	done
 }
