@@ -16,9 +16,11 @@
 #include "banger/update.h"
 #include "banger_config.h"
 
-/* The synopses are CONTRACT.md's; each command's --help adds one line per
- * option with its default. tests/integration/docs.bats checks that the
- * bash completion offers exactly the options these texts list. */
+/* The synopses are CONTRACT.md's, wrapped at 80 columns (status also names
+ * --state-dir, which it takes as every command does); each command's --help
+ * adds a line or two per option with its default. tests/integration/
+ * docs.bats checks that every option listed here is accepted and that the
+ * bash completion offers exactly these. */
 #define STATUS_SYNOPSIS "banger status [--system] [--state-dir DIR] [--socket PATH] [--json]\n"
 #define UPDATE_SYNOPSIS \
 	"banger update --from PATH [--sha256 HEX] [--minisig FILE --pubkey KEY]\n" \
@@ -173,7 +175,7 @@ static int policy_command(int argc, char *argv[], FILE *out, FILE *errout)
 		if (strcmp(argv[i], "--help") == 0)
 			return print_help(policy_usage, policy_help, out);
 	if (argc < 2)
-		return usage_error("policy", errout, "check or show FILE?");
+		return usage_error("policy", errout, "a subcommand is required: check FILE or show FILE");
 	if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "show") != 0)
 		return usage_error("policy", errout, "unknown subcommand '%.64s'", argv[1]);
 	if (argc != 3)
