@@ -96,7 +96,7 @@ $(BUILD_DIR)/obj/nomain/%.o: %.c $(CONFIG_H)
 	$(CC) $(BANGER_CFLAGS) -DBANGER_NO_MAIN -c -o $@ $<
 
 $(BUILD_DIR)/tests/unit/%: $(BUILD_DIR)/obj/tests/unit/%.o $(BUILD_DIR)/obj/tests/unit/support.o \
-		$(BUILD_DIR)/obj/nomain/src/cmd/bangerd.o $(LIB)
+		$(BUILD_DIR)/obj/nomain/src/cmd/bangerd.o $(BUILD_DIR)/obj/nomain/src/cmd/banger.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 

@@ -43,7 +43,8 @@ void update_staged_close(struct staged *staged);
 
 /* STAGE then VERIFY: update_stage(), then --sha256 and --minisig when given
  * (NULL: not asked), then update_verify_elf(). 0, or -1 with err saying
- * which check failed; out may hold a descriptor to close either way. */
+ * which check failed on what ("--from PATH: ...", or the signature or key
+ * that failed); out may hold a descriptor to close either way. */
 int update_stage_verified(const char *from, const char *dir, bool durable, const char *sha256,
 			  const char *minisig, const char *pubkey, struct staged *out,
 			  struct banger_error *err);

@@ -186,7 +186,8 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 	/* Absolute paths: the child runs in /. */
 	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
 	if (realpath(dirname(target_dir), target_dir) == NULL) {
-		snprintf(v.reason, sizeof(v.reason), "%s: %s", o->target, strerror(errno));
+		snprintf(v.reason, sizeof(v.reason), "cannot stage beside the target %s: %s", o->target,
+			 strerror(errno));
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
@@ -197,7 +198,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 	}
 	if (update_stage_verified(o->from, target_dir, false, o->sha256, o->minisig, o->pubkey,
 				  &staged, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.200s: %.300s", o->from, err.msg);
+		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}

@@ -30,6 +30,7 @@ static int open_unnamed(const char *dir, struct banger_error *err)
 	return fd;
 }
 
+/* err does not name from: update_stage_verified() does, once. */
 int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
 		 struct banger_error *err)
 {
@@ -39,16 +40,15 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 	out->interpreter[0] = '\0';
 	src = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
-		rc = banger_error_set(err, -errno, "%s: %s", from, strerror(errno));
+		rc = banger_error_set(err, -errno, "%s", strerror(errno));
 		goto out;
 	}
 	if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = banger_error_set(err, -EINVAL, "%s: not a regular file", from);
+		rc = banger_error_set(err, -EINVAL, "not a regular file");
 		goto out;
 	}
 	if (st.st_size > STAGE_MAX_BYTES) {
-		rc = banger_error_set(err, -EFBIG, "%s: larger than %lld bytes", from,
-				      (long long)STAGE_MAX_BYTES);
+		rc = banger_error_set(err, -EFBIG, "larger than %lld bytes", (long long)STAGE_MAX_BYTES);
 		goto out;
 	}
 	if ((rw = open_unnamed(dir, err)) < 0) {
@@ -62,13 +62,13 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = banger_error_set(err, -errno, "%s: %s", from, strerror(errno));
+			rc = banger_error_set(err, -errno, "cannot read: %s", strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if ((copied += n) > STAGE_MAX_BYTES) {
-			rc = banger_error_set(err, -EFBIG, "%s: grew past %lld bytes while copied", from,
+			rc = banger_error_set(err, -EFBIG, "grew past %lld bytes while copied",
 					      (long long)STAGE_MAX_BYTES);
 			goto out;
 		}
@@ -165,11 +165,20 @@ int update_stage_verified(const char *from, const char *dir, bool durable, const
 			  const char *minisig, const char *pubkey, struct staged *out,
 			  struct banger_error *err)
 {
+	struct banger_error e = { 0 };
 	/* Every check reads the staged descriptor, never the source path. */
-	if (update_stage(from, dir, durable, out, err) != 0 ||
-	    (sha256 && update_verify_sha256(out, sha256, err) != 0) ||
-	    (minisig && update_verify_minisig(out, minisig, pubkey, err) != 0) ||
-	    update_verify_elf(out, err) != 0)
+	if (update_stage(from, dir, durable, out, &e) != 0 ||
+	    (sha256 && update_verify_sha256(out, sha256, &e) != 0))
+		goto from_failed;
+	/* Its messages name the signature or the key they are about. */
+	if (minisig && update_verify_minisig(out, minisig, pubkey, err) != 0)
 		return -1;
+	if (update_verify_elf(out, &e) != 0)
+		goto from_failed;
 	return 0;
+from_failed:
+	/* The others' do not name the source: said once, here, as the option
+	 * the operator gave it with. */
+	banger_error_set(err, e.code, "--from %.200s: %.300s", from, e.msg);
+	return -1;
 }
