@@ -127,3 +127,13 @@ teardown() { box_teardown; }
 	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
 	[ -z "$(root_owned_in_state)" ] || { root_owned_in_state; false; }
 }
+
+@test "systemd-analyze security of the running unit: no worse than the offline score of the shipped file" {
+	running=$(inbox systemd-analyze security bangerd.service 2>&1 |
+		sed -n 's/.*Overall exposure level for bangerd.service: \([0-9.]*\).*/\1/p')
+	offline=$(systemd-analyze security --offline=true "$REPO/packaging/systemd/bangerd.service" 2>&1 |
+		sed -n 's/.*Overall exposure level for bangerd.service: \([0-9.]*\).*/\1/p')
+	echo "# exposure of bangerd.service: running $running, offline $offline" >&3
+	[ -n "$running" ] && [ -n "$offline" ]
+	awk -v r="$running" -v o="$offline" 'BEGIN { exit !(r <= o) }'
+}
