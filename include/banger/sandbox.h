@@ -100,7 +100,7 @@ struct sandbox_result {
 					 * kernel's audit record, or -1 when unknown */
 	char violation_name[32];	/* its name on this architecture, or "" */
 	char first_line[SANDBOX_LINE_MAX];	/* stdout's first line, control bytes removed */
-	bool line_truncated;
+	bool line_truncated;		/* a printable byte of that line found no room */
 	size_t stdout_bytes;		/* everything the child wrote, counted, not kept */
 	char stderr_tail[SANDBOX_TAIL_MAX];	/* the last bytes of stderr, control bytes removed */
 };

@@ -189,12 +189,19 @@ static __attribute__((noreturn)) void child_main(const struct child_plan *p)
 }
 
 /* Keep only printable ASCII: no terminal escape (ESC, CSI 0x9b, other C0
- * and C1 controls, bytes of a UTF-8 sequence) reaches the operator. */
-static size_t append_printable(char *dst, size_t len, size_t cap, const char *src, size_t n)
+ * and C1 controls, bytes of a UTF-8 sequence) reaches the operator. Counts
+ * in *dropped (when given) the printable bytes that found no room. */
+static size_t append_printable(char *dst, size_t len, size_t cap, const char *src, size_t n,
+			       size_t *dropped)
 {
-	for (size_t i = 0; i < n && len + 1 < cap; i++)
-		if ((unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f)
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f)
+			continue;
+		if (len + 1 < cap)
 			dst[len++] = src[i];
+		else if (dropped)
+			(*dropped)++;
+	}
 	dst[len] = '\0';
 	return len;
 }
@@ -231,13 +238,19 @@ static void stream_read(struct stream *s, int is_stdout, struct sandbox_result *
 	if (is_stdout) {
 		r->stdout_bytes = s->total;
 		if (!s->line_done) {
+			/* A line is judged whole or not at all: any printable byte
+			 * of it that finds no room - in this read or a later one,
+			 * before its newline - makes it untrusted, because what was
+			 * cut off could change its meaning. A line of exactly the
+			 * room whose newline comes later is whole. */
 			char *nl = memchr(buf, '\n', (size_t)n);
 			size_t take = nl ? (size_t)(nl - buf) : (size_t)n;
-			size_t before = s->len;
-			s->len = append_printable(r->first_line, s->len, sizeof(r->first_line), buf, take);
-			if (before + take >= sizeof(r->first_line) - 1 && !nl)
+			size_t dropped = 0;
+			s->len = append_printable(r->first_line, s->len, sizeof(r->first_line), buf, take,
+						  &dropped);
+			if (dropped)
 				r->line_truncated = true;
-			if (nl || s->len + 1 >= sizeof(r->first_line))
+			if (nl || r->line_truncated)
 				s->line_done = 1;
 		}
 	} else {
@@ -414,7 +427,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 	int report_r = report[0];
 	report[0] = -1;
 	watch(pid, pidfd, report_r, &so, &se, spec, r);
-	append_printable(r->stderr_tail, 0, sizeof(r->stderr_tail), se.raw_tail, se.tail_len);
+	append_printable(r->stderr_tail, 0, sizeof(r->stderr_tail), se.raw_tail, se.tail_len, NULL);
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {

@@ -62,7 +62,13 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
 		return;
 	}
-	if (r->line_truncated || schema_line_parse(r->first_line, &state) != 0) {
+	if (r->line_truncated) {
+		snprintf(v->reason, sizeof(v->reason),
+			 "the check exited with %d but printed a line too long to trust (over %d bytes): '%.200s...'",
+			 r->exit_code, SANDBOX_LINE_MAX - 1, r->first_line);
+		return;
+	}
+	if (schema_line_parse(r->first_line, &state) != 0) {
 		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed '%.200s'",
 			 r->exit_code, r->first_line);
 		return;

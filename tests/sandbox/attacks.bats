@@ -215,6 +215,18 @@ in_pid_namespace() {
 	assert_contained
 }
 
+@test "a valid 1,023-byte line with more text before its newline: not trusted, line too long" {
+	check long_line; assert_contained; assert_reason "line too long"
+	[ "$(jq -r .line <<<"$output")" = "" ]
+}
+@test "a valid 1,023-byte line whose rest comes in a second write: not trusted, line too long" {
+	check long_line_split; assert_contained; assert_reason "line too long"
+}
+@test "positive control: a line of exactly 1,023 bytes, its newline in a later write, is whole" {
+	check line_exact_fit
+	[ "$status" -eq 0 ] || { echo "exit $status: $(jq -r .reason <<<"$output")"; return 1; }
+}
+
 @test "exit 1 with a usage error is not 'migrations needed'" { check usage_exit_1; assert_contained; }
 @test "exit 0 without a line is not 'compatible'" { check no_line; assert_contained; }
 @test "x32 system call: killed" { check x32; assert_contained; assert_reason SIGSYS; }

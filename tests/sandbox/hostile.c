@@ -265,6 +265,65 @@ static int attack_process_vm_readv(void)
 	return result(process_vm_readv(getppid(), &local, 1, &remote, 1, 0), "process_vm_readv on the parent");
 }
 
+/* A "compatible: applied [...]" line of exactly len printable bytes: the
+ * ids 1, 2, 3, ... then one wider id (10...0) that fills the room left. */
+static void valid_line_of(char *line, size_t len)
+{
+	size_t n = (size_t)snprintf(line, len + 1, "compatible: applied [1");
+	for (int id = 2;; id++) {
+		char tok[16];
+		size_t t = (size_t)snprintf(tok, sizeof(tok), " %d", id);
+		if (n + t + 1 > len)
+			break;
+		size_t room_after = len - 1 - (n + t);
+		if (room_after != 0 && room_after < t + 1)
+			break;	/* no room left for a wider last id */
+		memcpy(line + n, tok, t);
+		n += t;
+	}
+	size_t room = len - 1 - n;
+	if (room > 0) {
+		line[n++] = ' ';
+		line[n++] = '1';
+		memset(line + n, '0', room - 2);
+		n += room - 2;
+	}
+	line[n++] = ']';
+	line[n] = '\0';
+}
+
+/* A valid 1,023-byte line (all the room the runner keeps), then, in the
+ * same write, more text and the newline: what was cut could say anything. */
+static int attack_long_line(void)
+{
+	char out[1100];
+	valid_line_of(out, 1023);
+	strcat(out, " but not really\n");
+	(void)!write(1, out, strlen(out));
+	return 0;
+}
+
+/* The same cut, but the rest of the line arrives in a second write. */
+static int attack_long_line_split(void)
+{
+	char out[1100];
+	valid_line_of(out, 1023);
+	(void)!write(1, out, strlen(out));
+	(void)!write(1, " 99]\n", 5);
+	return 0;
+}
+
+/* The positive control for both: a line of exactly 1,023 bytes whose
+ * newline comes in a later write is whole, and trusted. */
+static int attack_line_exact_fit(void)
+{
+	char out[1100];
+	valid_line_of(out, 1023);
+	(void)!write(1, out, strlen(out));
+	(void)!write(1, "\n", 1);
+	return 0;
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -286,7 +345,7 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(honest),
+	A(long_line), A(long_line_split), A(line_exact_fit), A(honest),
 };
 
 int main(int argc, char *argv[])
