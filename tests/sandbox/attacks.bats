@@ -59,6 +59,11 @@ assert_reason() { [[ "$(jq -r .reason <<<"$output")" == *"$1"* ]] || { echo "rea
 @test "unlink the database: killed, and the reason names the system call" {
 	check unlink_db; assert_contained; assert_reason SIGSYS
 	[ "$(id -u)" -eq 0 ] || skip "reading the kernel's audit record needs root"
+	# The name comes from the kernel's audit record, which printk's rate
+	# limit drops when the log was flooded (by other checks on the machine):
+	# best effort, so asserted only when the record was read.
+	[[ "$(jq -r .reason <<<"$output")" != *"the kernel log names it"* ]] ||
+		skip "the kernel's audit record of this kill was not read (rate limit?)"
 	assert_reason "refused the system call unlink"
 }
 @test "rename the database: killed" { check rename_db; assert_contained; assert_reason SIGSYS; }
@@ -230,10 +235,20 @@ in_pid_namespace() {
 @test "exit 1 with a usage error is not 'migrations needed'" { check usage_exit_1; assert_contained; }
 @test "exit 0 without a line is not 'compatible'" { check no_line; assert_contained; }
 @test "x32 system call: killed" { check x32; assert_contained; assert_reason SIGSYS; }
+# The proof does not rest on the kernel's audit record, which printk's rate
+# limit drops when other checks have flooded the log: the call is i386's
+# number 17, which on x86_64 is pread64, allowed by the policy. A filter
+# that mistook it for a native call would let it return, and the program
+# would say ATTACK WORKED; a SIGSYS from its wait status is the ABI kill.
+# The reason's name comes from the record: asserted only when it was read
+# (the reason then gives a number "of another ABI", never a native name).
 @test "i386 system call: killed, not mistaken for a native one" {
 	check i386; assert_contained; assert_reason SIGSYS
-	[ "$(id -u)" -eq 0 ] || skip "reading the kernel's audit record needs root"
-	assert_reason "of another ABI"
+	local reason; reason=$(jq -r .reason <<<"$output")
+	[[ "$reason" != *"refused the system call "* ]] || { echo "read as native: $reason"; return 1; }
+	if [[ "$reason" == *"system call number"* ]]; then
+		assert_reason "number 17 of another ABI"
+	fi
 }
 @test "a writable and executable mapping: killed" { check wx_mapping; assert_contained; assert_reason SIGSYS; }
 @test "a seccomp notification listener: refused" { check seccomp_listener; assert_contained; }
