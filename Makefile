@@ -45,7 +45,8 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
+	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -117,6 +118,12 @@ HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
 	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
+# read_secret again as a static PIE: a program that can be its own ELF
+# interpreter (tests/tools/elfpatch makes it one: issue 11's attacks).
+HOSTILE_BINS += $(BUILD_DIR)/tests/hostile-static/read_secret
+$(BUILD_DIR)/tests/hostile-static/%: tests/sandbox/hostile.c
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -static-pie -DATTACK='"$*"' -o $@ $<
 
 # Release N knows migrations 1..N and calls itself version 0.0.N. Built
 # without sanitizers: the tests stage them into the sandbox.

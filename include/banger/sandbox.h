@@ -72,7 +72,8 @@ struct sandbox_spec {
 	char *const *argv;		/* argv[0] is what the child sees as its name */
 	const struct sandbox_policy *policy;
 	const char *const *read_paths;	/* Landlock: read-only trees, NULL-terminated */
-	const char *const *exec_paths;	/* Landlock: files to execute (the ELF interpreter) */
+	const char *const *exec_paths;	/* Landlock: regular files to execute (the ELF
+					 * interpreter); a directory is refused */
 	unsigned timeout_ms;		/* the child is killed after this */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
 	size_t memory_bytes;		/* RLIMIT_AS */

@@ -22,8 +22,9 @@ static const struct sock_filter check_migrations_bpf[] = {
 };
 
 /* Where the dynamic loader and the libraries live (Landlock read rules). */
-static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
-					    "/etc/ld.so.cache" };
+const char *const update_library_paths[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+					     "/etc/ld.so.cache", NULL };
+#define LIBRARY_PATHS (sizeof(update_library_paths) / sizeof(update_library_paths[0]) - 1)
 
 void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 {
@@ -134,12 +135,14 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	int rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
 	if (rc != 0)
 		return rc;
-	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
+	const char *read_paths[LIBRARY_PATHS + 2];
 	size_t n = 0;
-	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
-		read_paths[n] = library_dirs[n];
+	for (; n < LIBRARY_PATHS; n++)
+		read_paths[n] = update_library_paths[n];
 	read_paths[n++] = db_dir;
 	read_paths[n] = NULL;
+	/* The interpreter as update_verify_elf() resolved it: a regular file
+	 * beneath update_library_paths, never a directory. */
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd,

@@ -220,6 +220,94 @@ in_pid_namespace() {
 	assert_contained
 }
 
+# ---- the ELF file itself (issue 11, item 1) ----
+# Copies of hostile programs with program headers that a compiler would not
+# write, made by tests/tools/elfpatch. Each is refused at VERIFY (exit 4),
+# before anything runs: the refusal does not depend on Landlock, and each
+# test runs again with Landlock unavailable to banger and its child
+# (tests/tools/nolandlock answers its system calls with ENOSYS).
+ELFPATCH=$BANGER_BUILD/tests/elfpatch
+NOLANDLOCK=$BANGER_BUILD/tests/nolandlock
+
+# patched IN EDIT...: a copy of IN, changed, outside the watched $WORK.
+patched() {
+	local in=$1; shift
+	PATCHED=$BATS_TEST_TMPDIR/$(basename "$in").patched
+	"$ELFPATCH" "$in" "$PATCHED" "$@"
+}
+
+# check_path PATH [WRAPPER...]: the check of the program at PATH.
+check_path() {
+	local path=$1; shift
+	run --separate-stderr "$@" "$BANGER" update --check-only --from "$path" \
+		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 5 --json
+}
+
+# Refused at verification with REASON; nothing ran, nothing leaked or changed.
+assert_refused() {
+	[ "$status" -eq 4 ] || { echo "exit $status, stdout: $output, stderr: $stderr"; return 1; }
+	[[ "$output$stderr" != *"root-only secret"* ]]
+	[[ "$output$stderr" != *"ATTACK WORKED"* ]]
+	[ "$(jq -r .child_pid <<<"$output")" = 0 ]
+	[ "$(dir_state "$WORK")" = "$BEFORE" ] || { echo "the directory changed"; return 1; }
+	assert_reason "$1"
+}
+
+# The patched program is refused with REASON, with and without Landlock.
+assert_refused_both_ways() {
+	check_path "$PATCHED"; assert_refused "$1"
+	check_path "$PATCHED" "$NOLANDLOCK"; assert_refused "$1"
+}
+
+@test "positive control: nolandlock leaves the child without Landlock, the check still works" {
+	check_path "$HOSTILE/honest" "$NOLANDLOCK"
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .landlock_abi <<<"$output")" = 0 ]
+}
+
+@test "a second PT_INTERP naming /: refused at verification, no file read" {
+	# The kernel loads the first (the real loader); the old updater granted
+	# the last to Landlock, and a directory got its tree: read everything.
+	patched "$HOSTILE/read_secret" add-interp /
+	assert_refused_both_ways "more than one PT_INTERP"
+}
+
+@test "first PT_INTERP /proc/self/fd/3 (itself), second a secret file: refused at verification" {
+	patched "$BANGER_BUILD/tests/hostile-static/read_secret" interp /proc/self/fd/3 add-interp "$WORK/secret"
+	assert_refused_both_ways "more than one PT_INTERP"
+}
+
+@test "a PT_INTERP of /proc/self/fd/3: refused, it is no library" {
+	patched "$BANGER_BUILD/tests/hostile-static/read_secret" interp /proc/self/fd/3
+	check_path "$PATCHED"
+	[ "$status" -eq 4 ]
+	[[ "$(jq -r .reason <<<"$output")" == *"ELF interpreter that does not resolve"* ||
+	   "$(jq -r .reason <<<"$output")" == *"ELF interpreter outside the library directories"* ]]
+}
+
+@test "a PT_INTERP naming a secret file: refused, outside the library directories" {
+	patched "$HOSTILE/read_secret" interp "$WORK/secret"
+	assert_refused_both_ways "ELF interpreter outside the library directories"
+}
+
+@test "a PT_INTERP naming a library directory: refused, not a regular file" {
+	patched "$HOSTILE/read_secret" interp /usr/lib
+	assert_refused_both_ways "ELF interpreter that is not a regular file"
+}
+
+@test "an executable PT_GNU_STACK: refused at verification" {
+	# Without the flag the stack is not executable: the same program dies.
+	check exec_stack; assert_contained; assert_reason "signal 11"
+	patched "$HOSTILE/exec_stack" execstack
+	assert_refused_both_ways "executable stack"
+}
+
+@test "a PT_LOAD both writable and executable: refused at verification" {
+	check exec_data; assert_contained; assert_reason "signal 11"
+	patched "$HOSTILE/exec_data" wx-data
+	assert_refused_both_ways "both writable and executable"
+}
+
 @test "a valid 1,023-byte line with more text before its newline: not trusted, line too long" {
 	check long_line; assert_contained; assert_reason "line too long"
 	[ "$(jq -r .line <<<"$output")" = "" ]

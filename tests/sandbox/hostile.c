@@ -251,6 +251,27 @@ static int attack_wx_mapping(void)
 	return result(p == MAP_FAILED ? -1 : 0, "a writable and executable mapping");
 }
 
+/* mov eax, 42; ret: code that says it ran. */
+#define RET42 { 0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3 }
+static unsigned char data_code[16] = RET42;	/* in .data: writable */
+
+/* Run code from the stack: only an executable stack lets it return. */
+static int attack_exec_stack(void)
+{
+	unsigned char code[16] = RET42;
+	int (*fn)(void) = (int (*)(void))(void *)code;
+	__asm__ volatile("" ::: "memory");
+	return fn() == 42 ? worked("ran code from the stack") : result(-1, "run code from the stack");
+}
+
+/* Run code from the data segment, which was writable at exec. */
+static int attack_exec_data(void)
+{
+	int (*fn)(void) = (int (*)(void))(void *)data_code;
+	__asm__ volatile("" ::: "memory");
+	return fn() == 42 ? worked("ran code from the data segment") : result(-1, "run code from data");
+}
+
 static int attack_seccomp_listener(void)
 {
 	return result(syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 8 /* NEW_LISTENER */, NULL),
@@ -349,7 +370,7 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(long_line), A(long_line_split), A(line_exact_fit), A(honest),
+	A(exec_stack), A(exec_data), A(long_line), A(long_line_split), A(line_exact_fit), A(honest),
 };
 
 int main(int argc, char *argv[])
