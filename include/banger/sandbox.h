@@ -5,6 +5,7 @@
 #ifndef BANGER_SANDBOX_H
 #define BANGER_SANDBOX_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -19,9 +20,16 @@
  * rename, link, mkdir, mknod, truncate, chmod, chown, utimes, xattr writes
  * and fallocate fail with EPERM. Everything else stays allowed: this is the
  * guard `bangerd --check-migrations` puts around its own read, whether or
- * not a parent sandbox already runs it. Sets no_new_privs. Returns 0 or a
- * negative errno with err set. */
+ * not a parent sandbox already runs it. Sets no_new_privs. Inside banger's
+ * check sandbox, whose policy refuses every new filter with
+ * SANDBOX_SECCOMP_REFUSED_ERRNO, it returns 0 without loading one once it
+ * has seen that filter refuse write opens (forbid_writes.c says why that
+ * is proof enough). Returns 0 or a negative errno with err set. */
 int sandbox_forbid_writes(struct banger_error *err);
+
+/* The errno with which policy/check-migrations.policy answers
+ * seccomp(SECCOMP_SET_MODE_FILTER): one the kernel never gives for it. */
+#define SANDBOX_SECCOMP_REFUSED_ERRNO EDOM
 
 /* ---- policies (policy.c; the language is documented there) --------------- */
 

@@ -340,6 +340,13 @@ assert_refused_both_ways() {
 }
 @test "a writable and executable mapping: killed" { check wx_mapping; assert_contained; assert_reason SIGSYS; }
 @test "a seccomp notification listener: refused" { check seccomp_listener; assert_contained; }
+@test "a seccomp filter of the child's own that logs every call: refused with EDOM" {
+	check seccomp_log; assert_contained; assert_reason "exited with 42"
+	assert_reason "Numerical argument out of domain"
+}
+@test "a seccomp filter through prctl(PR_SET_SECCOMP): killed" {
+	check seccomp_prctl; assert_contained; assert_reason SIGSYS
+}
 @test "bpf: killed" { check bpf; assert_contained; assert_reason SIGSYS; }
 @test "keyctl and add_key: killed" { check keyctl; assert_contained; assert_reason SIGSYS; check add_key; assert_contained; }
 @test "setns: killed" { check setns; assert_contained; assert_reason SIGSYS; }

@@ -12,8 +12,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -278,6 +280,28 @@ static int attack_seccomp_listener(void)
 		      "a seccomp notification listener");
 }
 
+/* A filter of our own that returns SECCOMP_RET_LOG: every later system call
+ * would write an audit record (a flood, and a child stuck in the kernel's
+ * audit backlog). Three calls show it worked; no need to flood. */
+static int attack_seccomp_log(void)
+{
+	struct sock_filter allow_and_log[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG) };
+	struct sock_fprog prog = { 1, allow_and_log };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+		return result(-1, "load a filter that logs every system call");
+	for (int i = 0; i < 3; i++)
+		(void)getpid();
+	return worked("loaded a filter that logs every system call");
+}
+
+/* The same filter through prctl(), the older door. */
+static int attack_seccomp_prctl(void)
+{
+	struct sock_filter allow_and_log[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG) };
+	struct sock_fprog prog = { 1, allow_and_log };
+	return result(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), "prctl(PR_SET_SECCOMP)");
+}
+
 static int attack_bpf(void) { return result(syscall(SYS_bpf, 0, NULL, 0), "bpf"); }
 static int attack_keyctl(void) { return result(syscall(SYS_keyctl, 0, 0, 0, 0, 0), "keyctl"); }
 static int attack_add_key(void) { return result(syscall(SYS_add_key, "user", "x", "y", 1, -2), "add_key"); }
@@ -369,7 +393,7 @@ static const struct {
 	A(setuid_caps), A(prctl_caps), A(tiocsti), A(ioctl_high_bits), A(inherited_fds),
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
-	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
+	A(seccomp_listener), A(seccomp_log), A(seccomp_prctl), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
 	A(exec_stack), A(exec_data), A(long_line), A(long_line_split), A(line_exact_fit), A(honest),
 };
 
