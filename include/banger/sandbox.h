@@ -104,7 +104,10 @@ struct sandbox_result {
 	enum sandbox_step step;
 	int setup_errno;
 	int landlock_abi;		/* 0: Landlock not applied (kernel without it) */
-	pid_t pid;			/* the child's pid, reaped by the time we return */
+	pid_t pid;			/* the child's pid, reaped by the time we return
+					 * unless survived_kill */
+	bool survived_kill;		/* SANDBOX_TIMED_OUT, and SIGKILL had not ended it
+					 * 2 s later (asleep in the kernel): left unreaped */
 	long violation;			/* SIGSYS: the refused syscall's number from the
 					 * kernel's audit record, or -1 when unknown */
 	char violation_name[32];	/* its name on this architecture, or "" */

@@ -295,6 +295,15 @@ static long find_violation(pid_t pid, unsigned long *arch)
 	return found;
 }
 
+/* The wait after SIGKILL is bounded too. A child in an uninterruptible
+ * sleep (the audit backlog, a stalled FUSE or NFS request) dies only when
+ * it leaves the kernel, which may take a minute or never happen: we report
+ * it and return instead of waiting with it. What it leaves is harmless to
+ * the next run: its descriptors were closed at step 2 (the update's lock
+ * among them), its staged copy has no name, and when we exit, init reaps
+ * it. */
+#define KILL_GRACE_MS 2000
+
 static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct stream *errs,
 		  const struct sandbox_spec *spec, struct sandbox_result *r)
 {
@@ -320,6 +329,10 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 		}
 		if (exited && left <= -1000)
 			break;	/* the pipes are held by nothing we know of */
+		if (!exited && killed && left <= -KILL_GRACE_MS) {
+			r->survived_kill = true;
+			break;
+		}
 		int n = poll(fds, 4, left > 0 ? (int)left : 100);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -344,6 +357,8 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 	stream_close(out);
 	stream_close(errs);
 	siginfo_t info = { 0 };
+	if (r->survived_kill)
+		return;	/* still in the kernel: no wait without a bound */
 	waitid(P_PID, (id_t)pid, &info, WEXITED);
 	if (r->outcome == SANDBOX_TIMED_OUT)
 		return;

@@ -33,7 +33,12 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 	v->reason[0] = '\0';
 	switch (r->outcome) {
 	case SANDBOX_TIMED_OUT:
-		snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
+		if (r->survived_kill)
+			snprintf(v->reason, sizeof(v->reason),
+				 "the check timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
+				 (int)r->pid);
+		else
+			snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
 		return;
 	case SANDBOX_SETUP_FAILED:
 		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",

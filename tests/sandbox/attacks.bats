@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	rm -f /tmp/banger-hostile-created
+	if [ -n "${STALL:-}" ]; then kill "$STALL" 2>/dev/null; wait "$STALL" 2>/dev/null || true; fi
 	common_teardown
 }
 
@@ -211,6 +212,47 @@ in_pid_namespace() {
 		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 1 --json
 	assert_contained
 	assert_reason "timed out"
+}
+
+# A child that SIGKILL cannot end at once: asleep in the kernel, as a check
+# was in audit_log_start, here in a FUSE request that tests/tools/fusestall
+# has read and never answers. banger must report it within a bound and move
+# on, and the next update must not trip over what it left.
+state_of() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+@test "a child asleep in the kernel past SIGKILL: reported within a bound, nothing left for the next update" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting FUSE needs root"
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	local s=$BATS_TEST_TMPDIR/stall elapsed pid st
+	mkdir -p "$s/state/stall" "$s/bin"
+	"$BANGERD" --db "$s/state/banger.db" --migrate >/dev/null
+	cp "$BANGERD_R2" "$s/bin/bangerd"
+	"$BANGER_BUILD/tests/fusestall" "$s/state/stall" 20 > "$s/ready" &
+	STALL=$!
+	for _ in $(seq 100); do grep -q ready "$s/ready" 2>/dev/null && break; sleep 0.05; done
+	grep -q ready "$s/ready"
+	# Never stat the stalled mount, not even to list it: whoever does waits
+	# with the child. Names by glob (readdir only), bytes of the two files.
+	listing() { (cd "$s" && printf '%s\n' state/* state/.* bin/* bin/.* | grep -v update.lock &&
+		sha256sum state/banger.db bin/bangerd); }
+	local before; before=$(listing)
+	SECONDS=0
+	run --separate-stderr "$BANGER" update --from "$HOSTILE/stall_in_kernel" --target "$s/bin/bangerd" \
+		--state-dir "$s/state" --no-restart --timeout 1
+	elapsed=$SECONDS
+	[ "$status" -eq 3 ] || { echo "exit $status: $stderr"; return 1; }
+	[[ "$stderr" == *"did not die after SIGKILL"* ]] || { echo "$stderr"; return 1; }
+	[ "$elapsed" -le 8 ] || { echo "took $elapsed s"; return 1; }
+	pid=$(grep -o 'pid [0-9]*' <<<"$stderr" | head -1 | cut -d' ' -f2)
+	[ "$(state_of "$pid")" = D ]	# still asleep, SIGKILL pending
+	[ "$(listing)" = "$before" ]
+	# The next update, while it still sleeps: not locked out, it swaps.
+	run --separate-stderr "$BANGER" update --from "$STAGED_BANGERD" --target "$s/bin/bangerd" \
+		--state-dir "$s/state" --no-restart --timeout 5
+	[ "$status" -eq 0 ] || { echo "exit $status: $stderr"; return 1; }
+	# The file system goes, the request ends, the child dies (init reaps it).
+	kill "$STALL"; wait "$STALL" || true; STALL=
+	for _ in $(seq 100); do st=$(state_of "$pid"); [ -z "$st" ] || [ "$st" = Z ] && break; sleep 0.05; done
+	[ -z "$st" ] || [ "$st" = Z ]
 }
 
 @test "a line that disagrees with the exit code is not trusted" {

@@ -373,6 +373,15 @@ static int attack_line_exact_fit(void)
 	return 0;
 }
 
+/* Look into the state dir's "stall": the test mounts there a FUSE file
+ * system that never answers (tests/tools/fusestall), and we wait in the
+ * kernel where SIGKILL cannot end us. */
+static int attack_stall_in_kernel(void)
+{
+	struct stat st;
+	return result(stat(sibling("stall/x"), &st), "stat in the stalled file system");
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -394,7 +403,7 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(seccomp_log), A(seccomp_prctl), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(exec_stack), A(exec_data), A(long_line), A(long_line_split), A(line_exact_fit), A(honest),
+	A(stall_in_kernel), A(exec_stack), A(exec_data), A(long_line), A(long_line_split), A(line_exact_fit), A(honest),
 };
 
 int main(int argc, char *argv[])
