@@ -315,12 +315,14 @@ assert_refused_both_ways() {
 }
 
 @test "first PT_INTERP /proc/self/fd/3 (itself), second a secret file: refused at verification" {
-	patched "$BANGER_BUILD/tests/hostile-static/read_secret" interp /proc/self/fd/3 add-interp "$WORK/secret"
+	# Loaded as its own interpreter, selfinterp read the secret that the
+	# old updater granted to Landlock as the second PT_INTERP.
+	patched "$HOSTILE/selfinterp" interp /proc/self/fd/3 add-interp "$WORK/secret"
 	assert_refused_both_ways "more than one PT_INTERP"
 }
 
 @test "a PT_INTERP of /proc/self/fd/3: refused, it is no library" {
-	patched "$BANGER_BUILD/tests/hostile-static/read_secret" interp /proc/self/fd/3
+	patched "$HOSTILE/selfinterp" interp /proc/self/fd/3
 	check_path "$PATCHED"
 	[ "$status" -eq 4 ]
 	[[ "$(jq -r .reason <<<"$output")" == *"ELF interpreter that does not resolve"* ||

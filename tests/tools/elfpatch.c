@@ -6,19 +6,21 @@
  *
  * EDITs, applied in order:
  *   interp PATH      the first PT_INTERP names PATH (a static binary, which
- *                    has none, gets one in place of its first PT_NOTE)
+ *                    has none, gets one in place of its first PT_NOTE, or
+ *                    of its PT_GNU_EH_FRAME when it has no note)
  *   add-interp PATH  one more PT_INTERP naming PATH, in place of the last
- *                    PT_NOTE: the kernel loads the first PT_INTERP and
- *                    ignores this one. Its address is the first one's, so
- *                    that ld.so (which reads the name from memory, and the
- *                    last PT_INTERP's) still finds its own name.
+ *                    PT_NOTE (or of PT_GNU_EH_FRAME when no note is left):
+ *                    the kernel loads the first PT_INTERP and ignores this
+ *                    one. Its address is the first one's, so that ld.so
+ *                    (which reads the name from memory, and the last
+ *                    PT_INTERP's) still finds its own name.
  *   execstack        PT_GNU_STACK gets PF_X: an executable stack at exec
  *   wx-data          the first writable PT_LOAD gets PF_X as well
  *
  * Each PATH is appended to the end of the copy, where the kernel reads it
  * (it takes the interpreter's name by file offset). Exit 0, or 1 with a
- * message. Notes are not needed to run: a program loses nothing but its
- * build id and ABI tag. */
+ * message. Neither is needed to run: a program loses its build id and ABI
+ * tag, or the unwinder's index of its frames. */
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -54,16 +56,20 @@ int main(int argc, char *argv[])
 
 	for (int a = 3; a < argc; a++) {
 		const char *edit = argv[a];
-		int first_interp = -1, first_note = -1, last_note = -1;
+		int first_interp = -1, first_note = -1, last_note = -1, eh_frame = -1;
 		for (int i = 0; i < eh->e_phnum; i++) {
 			if (ph[i].p_type == PT_INTERP && first_interp < 0)
 				first_interp = i;
+			if (ph[i].p_type == PT_GNU_EH_FRAME)
+				eh_frame = i;
 			if (ph[i].p_type == PT_NOTE) {
 				if (first_note < 0)
 					first_note = i;
 				last_note = i;
 			}
 		}
+		if (first_note < 0)
+			first_note = last_note = eh_frame;
 		if (strcmp(edit, "interp") == 0 || strcmp(edit, "add-interp") == 0) {
 			if (++a >= argc)
 				return fail("interp and add-interp want a PATH");
@@ -74,7 +80,7 @@ int main(int argc, char *argv[])
 			else
 				i = last_note;
 			if (i < 0)
-				return fail("no PT_NOTE left to turn into a PT_INTERP");
+				return fail("no PT_NOTE or PT_GNU_EH_FRAME left to turn into a PT_INTERP");
 			if (size + len > sizeof(buf))
 				return fail("too large");
 			memcpy(buf + size, argv[a], len);
