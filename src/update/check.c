@@ -173,6 +173,9 @@ int update_staged_version(const struct staged *staged, const char *db_dir, unsig
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(r.first_line);
+	if (r.outcome == SANDBOX_TIMED_OUT)
+		return banger_error_set(err, -ETIMEDOUT, "the new bangerd's --version timed out%s",
+					r.survived_kill ? " and did not die after SIGKILL" : "");
 	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0 || len == 0 || len >= size ||
 	    strspn(r.first_line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-") != len)
 		return banger_error_set(err, -EPROTO, "the new bangerd's --version printed '%.100s'",
