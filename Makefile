@@ -176,8 +176,10 @@ HOOKS := $(BUILD_DIR)/hooks/banger $(BUILD_DIR)/hooks/bangerd
 ifeq ($(BANGER_TEST_HOOKS),1)
 BANGER_CFLAGS += -DBANGER_TEST_HOOKS
 endif
-$(HOOKS): FORCE
-	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) BANGER_TEST_HOOKS=1 SANITIZE= $@
+# One sub-make for both (a grouped target): two at once raced on the
+# same BUILD_DIR/hooks under make -j.
+$(HOOKS) &: FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/hooks BANGER_TEST_HOOKS=1 SANITIZE= $(HOOKS)
 
 .PHONY: all-tests
 all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
