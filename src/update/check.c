@@ -22,8 +22,9 @@ static const struct sock_filter check_migrations_bpf[] = {
 };
 
 /* Where the dynamic loader and the libraries live (Landlock read rules). */
-static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
-					    "/etc/ld.so.cache" };
+const char *const update_library_paths[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+					     "/etc/ld.so.cache", NULL };
+#define LIBRARY_PATHS (sizeof(update_library_paths) / sizeof(update_library_paths[0]) - 1)
 
 void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 {
@@ -32,7 +33,12 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 	v->reason[0] = '\0';
 	switch (r->outcome) {
 	case SANDBOX_TIMED_OUT:
-		snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
+		if (r->survived_kill)
+			snprintf(v->reason, sizeof(v->reason),
+				 "the check timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
+				 (int)r->pid);
+		else
+			snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
 		return;
 	case SANDBOX_SETUP_FAILED:
 		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",
@@ -62,7 +68,13 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
 		return;
 	}
-	if (r->line_truncated || schema_line_parse(r->first_line, &state) != 0) {
+	if (r->line_truncated) {
+		snprintf(v->reason, sizeof(v->reason),
+			 "the check exited with %d but printed a line too long to trust (over %d bytes): '%.200s...'",
+			 r->exit_code, SANDBOX_LINE_MAX - 1, r->first_line);
+		return;
+	}
+	if (schema_line_parse(r->first_line, &state) != 0) {
 		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed '%.200s'",
 			 r->exit_code, r->first_line);
 		return;
@@ -128,12 +140,14 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	int rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
 	if (rc != 0)
 		return rc;
-	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
+	const char *read_paths[LIBRARY_PATHS + 2];
 	size_t n = 0;
-	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
-		read_paths[n] = library_dirs[n];
+	for (; n < LIBRARY_PATHS; n++)
+		read_paths[n] = update_library_paths[n];
 	read_paths[n++] = db_dir;
 	read_paths[n] = NULL;
+	/* The interpreter as update_verify_elf() resolved it: a regular file
+	 * beneath update_library_paths, never a directory. */
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd,
@@ -159,6 +173,9 @@ int update_staged_version(const struct staged *staged, const char *db_dir, unsig
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(r.first_line);
+	if (r.outcome == SANDBOX_TIMED_OUT)
+		return banger_error_set(err, -ETIMEDOUT, "the new bangerd's --version timed out%s",
+					r.survived_kill ? " and did not die after SIGKILL" : "");
 	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0 || len == 0 || len >= size ||
 	    strspn(r.first_line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-") != len)
 		return banger_error_set(err, -EPROTO, "the new bangerd's --version printed '%.100s'",
@@ -186,7 +203,8 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 	/* Absolute paths: the child runs in /. */
 	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
 	if (realpath(dirname(target_dir), target_dir) == NULL) {
-		snprintf(v.reason, sizeof(v.reason), "%s: %s", o->target, strerror(errno));
+		snprintf(v.reason, sizeof(v.reason), "cannot stage beside the target %s: %s", o->target,
+			 strerror(errno));
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
@@ -197,7 +215,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 	}
 	if (update_stage_verified(o->from, target_dir, false, o->sha256, o->minisig, o->pubkey,
 				  &staged, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.200s: %.300s", o->from, err.msg);
+		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}

@@ -255,7 +255,8 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	if (realpath(dirname(target_dir), target_dir) == NULL ||
 	    snprintf(j.target, sizeof(j.target), "%s/%s", target_dir, target_base) >= (int)sizeof(j.target) ||
 	    lstat(j.target, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(errout, "banger: %s: the target must be an existing regular file\n", o->target);
+		fprintf(errout, "banger: update: the target %s is not an existing regular file: "
+			"pass --target with the bangerd to replace\n", o->target);
 		code = UPDATE_EXIT_USAGE;
 		goto out;
 	}
@@ -266,7 +267,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	if (update_resolve_db(o->db, j.db, sizeof(j.db), db_dir, sizeof(db_dir), &err) != 0) {
-		fprintf(errout, "banger: %s\n", err.msg);
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
@@ -276,7 +277,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	progress(&r, "stage: %s into %s", o->from, target_dir);
 	if (update_stage_verified(o->from, target_dir, true, o->sha256, o->minisig, o->pubkey,
 				  &staged, &err) != 0) {
-		fprintf(errout, "banger: update refused: %s: %s\n", o->from, err.msg);
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}

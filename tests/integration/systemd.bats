@@ -10,7 +10,8 @@ setup() {
 	DEST=$(mktemp -d)
 	local sanitize=
 	[[ "$BANGER_BUILD" == */sanitize ]] && sanitize=1
-	# Installed with PREFIX inside DEST, so that ExecStart= names a real file.
+	# Installed with PREFIX inside DEST, so that ExecStart= names a real file
+	# (a PREFIX of its own puts the user unit under PREFIX/share/systemd/user).
 	make -s -C "$REPO" BUILD_DIR="$BANGER_BUILD" SANITIZE=$sanitize install DESTDIR= PREFIX="$DEST/usr" >/dev/null
 }
 

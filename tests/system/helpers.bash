@@ -39,6 +39,7 @@ install_old_release() {
 	inbox systemctl enable --now bangerd.service 2>/dev/null
 	wait_active
 	OLD_SHA=$(box_sha /usr/local/bin/bangerd)
+	BIN_BEFORE=$(inbox ls -A /usr/local/bin)
 }
 
 wait_active() {
@@ -56,7 +57,8 @@ wait_active() {
 # database's owner).
 seed_rows() {
 	inbox "$FIXTURE" seed "$SDB" 2
-	DUMP=$(inbox "$FIXTURE" dump "$SDB")
+	DUMP=$(inbox "$FIXTURE" dump "$SDB")	# every row of every table, applied_at included
+	ROWS=$(inbox "$FIXTURE" list "$SDB")	# the images and VMs, whatever the schema
 }
 
 status_json() { inbox banger status --system --json | jq -r "$1"; }
