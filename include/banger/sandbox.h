@@ -59,6 +59,7 @@ enum sandbox_step {
 	SANDBOX_STEP_DESCRIPTORS,	/* stdin /dev/null, pipes, close_range */
 	SANDBOX_STEP_ENVIRONMENT,	/* umask, chdir */
 	SANDBOX_STEP_RLIMITS,
+	SANDBOX_STEP_IDENTITY,		/* setgroups, setresgid, setresuid */
 	SANDBOX_STEP_CAPABILITIES,
 	SANDBOX_STEP_NO_NEW_PRIVS,
 	SANDBOX_STEP_LANDLOCK,
@@ -76,6 +77,14 @@ struct sandbox_spec {
 	unsigned timeout_ms;		/* the child is killed after this */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
 	size_t memory_bytes;		/* RLIMIT_AS */
+	/* Identity: when set_identity, the child becomes uid and gid with no
+	 * supplementary group before its capabilities are dropped (which
+	 * needs a parent that holds CAP_SETUID, CAP_SETGID and CAP_SETPCAP);
+	 * otherwise it keeps the parent's. uid 0 stays uid 0, without any
+	 * capability. */
+	bool set_identity;
+	uid_t uid;
+	gid_t gid;
 };
 
 enum sandbox_outcome {

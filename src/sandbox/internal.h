@@ -15,6 +15,12 @@ int landlock_prepare(const char *const *read_paths, const char *const *exec_path
 /* In the child: enforce the prepared ruleset on itself. */
 int landlock_enforce(int ruleset_fd);
 
+/* In the child, before caps_drop_all(): become uid and gid with no
+ * supplementary group, keeping every capability across the change of uid
+ * (SECBIT_NO_SETUID_FIXUP) so that the drop that follows still holds
+ * CAP_SETPCAP and empties every set. Returns 0 or a negative errno. */
+int caps_become(uid_t uid, gid_t gid);
+
 /* In the child: drop every capability for good (see caps.c). Returns 0 or
  * a negative errno. */
 int caps_drop_all(void);

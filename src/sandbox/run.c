@@ -14,18 +14,27 @@
  *                  (PATH and LC_ALL only): no secret of ours is inherited.
  *  4 RLIMITS       CPU seconds, address space, no file growth, few fds,
  *                  no core dump (a core would be a file, and leak memory).
- *  5 CAPABILITIES  caps.c: securebits locked and the bounding set emptied
- *                  while CAP_SETPCAP is still held, then every set cleared.
- *  6 NO_NEW_PRIVS  needed by Landlock and by an unprivileged seccomp load,
+ *  5 IDENTITY      when asked (the updater asks for the database's owner):
+ *                  setgroups(0), setresgid, setresuid, with
+ *                  SECBIT_NO_SETUID_FIXUP set first (caps.c says why). The
+ *                  child reads as the store's owner does, never as root
+ *                  with a capability; an owner that is root stays uid 0,
+ *                  with no capability after step 6. It comes before the
+ *                  capability drop because it needs CAP_SETUID and
+ *                  CAP_SETGID.
+ *  6 CAPABILITIES  caps.c: securebits locked and the bounding set emptied
+ *                  while CAP_SETPCAP is still held, then every set cleared
+ *                  and read back empty, whatever the uid.
+ *  7 NO_NEW_PRIVS  needed by Landlock and by an unprivileged seccomp load,
  *                  and it stops setuid binaries from giving anything back.
- *  7 LANDLOCK      the ruleset built by the parent: read the given trees,
+ *  8 LANDLOCK      the ruleset built by the parent: read the given trees,
  *                  execute the staged binary and its interpreter.
- *  8 SECCOMP       the compiled policy, last, because it cuts off the
+ *  9 SECCOMP       the compiled policy, last, because it cuts off the
  *                  syscalls the steps above need (prctl, landlock, ...).
- *  9 EXEC          execveat(3, "", argv, envp, AT_EMPTY_PATH): the verified
+ * 10 EXEC          execveat(3, "", argv, envp, AT_EMPTY_PATH): the verified
  *                  descriptor, never a path that could be swapped.
  *
- * Steps 1-7 report a failure on a close-on-exec pipe. After step 8 the
+ * Steps 1-8 report a failure on a close-on-exec pipe. After step 9 the
  * policy allows write() only to fds 1 and 2, so a failed execveat can only
  * exit 127; an exec that succeeded closes the pipe with nothing written.
  */
@@ -66,6 +75,7 @@ const char *sandbox_step_name(enum sandbox_step step)
 		[SANDBOX_STEP_DESCRIPTORS] = "descriptors",
 		[SANDBOX_STEP_ENVIRONMENT] = "environment",
 		[SANDBOX_STEP_RLIMITS] = "resource limits",
+		[SANDBOX_STEP_IDENTITY] = "identity",
 		[SANDBOX_STEP_CAPABILITIES] = "capabilities",
 		[SANDBOX_STEP_NO_NEW_PRIVS] = "no_new_privs",
 		[SANDBOX_STEP_LANDLOCK] = "landlock",
@@ -173,6 +183,8 @@ static __attribute__((noreturn)) void child_main(const struct child_plan *p)
 		child_fail(SANDBOX_STEP_ENVIRONMENT, errno);
 	if ((rc = step_rlimits(p->spec)) != 0)
 		child_fail(SANDBOX_STEP_RLIMITS, -rc);
+	if (p->spec->set_identity && (rc = caps_become(p->spec->uid, p->spec->gid)) != 0)
+		child_fail(SANDBOX_STEP_IDENTITY, -rc);
 	if ((rc = caps_drop_all()) != 0)
 		child_fail(SANDBOX_STEP_CAPABILITIES, -rc);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

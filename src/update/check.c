@@ -2,12 +2,14 @@
  * its verdict relayed only when it can be trusted. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "banger/sandbox.h"
@@ -121,11 +123,46 @@ int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, siz
 	return 0;
 }
 
-int update_run_staged(const struct staged *staged, char *const argv[], const char *db_dir,
-		      unsigned timeout_s, struct sandbox_result *result, struct banger_error *err)
+/* Whose the check runs as: the database file's owner, or the state
+ * directory's while there is no database yet. Not followed: a database
+ * that is a symlink is refused by the check itself, and its owner is the
+ * symlink's. */
+static int store_owner(const char *db, const char *db_dir, uid_t *uid, gid_t *gid,
+		       struct banger_error *err)
+{
+	struct stat st;
+	const char *what = db;
+	int fd = open(db, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		what = db_dir;
+		fd = open(db_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", what, strerror(errno));
+	int rc = fstat(fd, &st);
+	int saved = errno;
+	close(fd);
+	if (rc != 0)
+		return banger_error_set(err, -saved, "%s: %s", what, strerror(saved));
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
+		      const char *db_dir, unsigned timeout_s, struct sandbox_result *result,
+		      struct banger_error *err)
 {
 	struct sandbox_policy *policy = NULL;
-	int rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
+	uid_t uid = 0;
+	gid_t gid = 0;
+	/* Only root can take another identity; anyone else runs the check as
+	 * itself, which is the database's owner in user mode. */
+	bool set_identity = geteuid() == 0;
+	int rc = set_identity ? store_owner(db, db_dir, &uid, &gid, err) : 0;
+	if (rc != 0)
+		return rc;
+	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
 	if (rc != 0)
 		return rc;
 	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
@@ -144,18 +181,21 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 		.timeout_ms = (timeout_s ? timeout_s : 30) * 1000,
 		.cpu_seconds = timeout_s ? timeout_s : 30,
 		.memory_bytes = (size_t)512 << 20,
+		.set_identity = set_identity,
+		.uid = uid,
+		.gid = gid,
 	};
 	rc = sandbox_run(&spec, result, err);
 	policy_free(policy);
 	return rc;
 }
 
-int update_staged_version(const struct staged *staged, const char *db_dir, unsigned timeout_s,
-			  char *version, size_t size, struct banger_error *err)
+int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
+			  unsigned timeout_s, char *version, size_t size, struct banger_error *err)
 {
 	struct sandbox_result r;
 	char *argv[] = { "bangerd", "--version", NULL };
-	int rc = update_run_staged(staged, argv, db_dir, timeout_s, &r, err);
+	int rc = update_run_staged(staged, argv, db, db_dir, timeout_s, &r, err);
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(r.first_line);
@@ -195,7 +235,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
-	if (update_run_staged(&staged, argv, db_dir, o->timeout_s, &result, &err) != 0) {
+	if (update_run_staged(&staged, argv, db, db_dir, o->timeout_s, &result, &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;

@@ -32,6 +32,18 @@ check() {
 		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 5 --json "$@"
 }
 
+# check_without_landlock NAME [banger args...]: the same, by the test build
+# of banger (BANGER_TEST_HOOKS, never a release build) with
+# BANGER_TEST_NO_LANDLOCK=1: it behaves as on a kernel without Landlock, so
+# that what the other layers hold on their own shows.
+check_without_landlock() {
+	local name=$1; shift
+	run --separate-stderr env BANGER_TEST_NO_LANDLOCK=1 "$BANGER_BUILD/hooks/banger" update \
+		--check-only --from "$HOSTILE/$name" --target "$WORK/bin/bangerd" \
+		--db "$WORK/state/banger.db" --timeout 5 --json "$@"
+	[ "$(jq -r .landlock_abi <<<"$output")" = 0 ] || { echo "Landlock was applied: $output"; return 1; }
+}
+
 # The attack failed and left nothing behind.
 assert_contained() {
 	[ "$status" -eq 3 ] || { echo "exit $status, stdout: $output, stderr: $stderr"; return 1; }
@@ -233,4 +245,70 @@ in_pid_namespace() {
 	in_pid_namespace process_vm_readv
 	assert_contained
 	assert_reason SIGSYS
+}
+
+# ---- the check runs as the database's owner (issue 10) ----------------------
+
+# The state dir and the database belong to user $1 (as under systemd's
+# DynamicUser), the directory above is searchable, and beside the database,
+# where Landlock lets the child read, a file that only root may read.
+give_state_to() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give the database to another user"
+	chmod 755 "$WORK"
+	echo "root-only bytes" > "$WORK/state/root-only"
+	chmod 600 "$WORK/state/root-only"
+	chown "$1:$1" "$WORK/state"
+	[ ! -e "$WORK/state/banger.db" ] || chown "$1:$1" "$WORK/state/banger.db"
+	BEFORE=$(dir_state "$WORK")
+}
+
+@test "as the database's owner: the real check gives its verdict" {
+	give_state_to 65534
+	run --separate-stderr "$BANGER" update --check-only --from "$STAGED_BANGERD" \
+		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --json
+	[ "$status" -eq 0 ] || { echo "exit $status: $output $stderr"; return 1; }
+	[ "$(jq -r .line <<<"$output")" = "compatible: applied [1 2 3]" ]
+	[ "$(dir_state "$WORK")" = "$BEFORE" ]
+}
+
+@test "as the database's owner: a root-only file beside it is not read, with Landlock or without" {
+	give_state_to 65534
+	check read_root_only
+	assert_contained
+	assert_reason "as uid 65534: Permission denied"
+	check_without_landlock read_root_only
+	assert_contained
+	assert_reason "as uid 65534: Permission denied"
+	[[ "$output$stderr" != *"root-only bytes"* ]]
+}
+
+@test "no database yet: the check runs as the state dir's owner" {
+	rm "$WORK/state/banger.db"
+	give_state_to 4242
+	check_without_landlock read_root_only
+	assert_contained
+	assert_reason "as uid 4242: Permission denied"
+}
+
+@test "the child runs as the database's owner, in no group, with every capability set empty" {
+	give_state_to 65534
+	"$BANGER" update --check-only --from "$HOSTILE/hang" --target "$WORK/bin/bangerd" \
+		--db "$WORK/state/banger.db" > /dev/null 2>&1 &
+	local banger=$! child= status=
+	for _ in $(seq 200); do
+		child=$(pgrep -P "$banger" | head -1) || true
+		# Seccomp is the last step before exec: identity and capabilities are final.
+		[ -n "$child" ] && status=$(cat "/proc/$child/status" 2>/dev/null) &&
+			[[ "$status" == *$'Seccomp:\t2'* ]] && break
+		sleep 0.02
+	done
+	wait "$banger" || true
+	echo "$status" | grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs|Seccomp):'
+	[[ "$status" == *$'Uid:\t65534\t65534\t65534\t65534'* ]]
+	[[ "$status" == *$'Gid:\t65534\t65534\t65534\t65534'* ]]
+	grep -qE '^Groups:[[:space:]]*$' <<<"$status"
+	for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[[ "$status" == *"$set:"$'\t0000000000000000'* ]]
+	done
+	[[ "$status" == *$'NoNewPrivs:\t1'* ]]
 }

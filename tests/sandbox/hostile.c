@@ -265,6 +265,24 @@ static int attack_process_vm_readv(void)
 	return result(process_vm_readv(getppid(), &local, 1, &remote, 1, 0), "process_vm_readv on the parent");
 }
 
+/* The test puts a 0600 root file in the state dir, where Landlock lets the
+ * child read, and gives the database to another user: only the child's
+ * identity (the database's owner, not root) stands in the way. */
+static int attack_read_root_only(void)
+{
+	int fd = open(sibling("root-only"), O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "blocked: read a root-only file as uid %u: %s\n", (unsigned)geteuid(),
+			strerror(errno));
+		return 42;
+	}
+	char buf[128] = { 0 };
+	(void)!read(fd, buf, sizeof(buf) - 1);
+	fprintf(stderr, "ATTACK WORKED: as uid %u: %s\n", (unsigned)geteuid(), buf);
+	printf("compatible: applied [1 2 3] %s\n", buf);
+	return 0;
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -286,7 +304,7 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(honest),
+	A(read_root_only), A(honest),
 };
 
 int main(int argc, char *argv[])
