@@ -88,14 +88,14 @@ int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, siz
 /* Run the staged binary with argv in the sandbox (policy
  * check-migrations.policy, Landlock read access to db_dir and the
  * libraries), as the owner of db (of db_dir while db does not exist) when
- * we are root. */
+ * we are root, and under the check's own deadline (4 s, see check.c), not
+ * --timeout. */
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
-		      const char *db_dir, unsigned timeout_s, struct sandbox_result *result,
-		      struct banger_error *err);
+		      const char *db_dir, struct sandbox_result *result, struct banger_error *err);
 
 /* The staged binary's --version, asked in the sandbox. */
 int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
-			  unsigned timeout_s, char *version, size_t size, struct banger_error *err);
+			  char *version, size_t size, struct banger_error *err);
 
 /* banger update --check-only: stage, verify, run the staged binary's
  * --check-migrations in the sandbox, relay its verdict. Prints the child's

@@ -23,6 +23,19 @@ static const struct sock_filter check_migrations_bpf[] = {
 #include "check_migrations_bpf.inc"
 };
 
+/* The check's own deadline, independent of --timeout (which bounds the
+ * restart and the health check, and accepts an hour). While the child
+ * lives it may hold the POSIX and OFD read locks that SQLite's read path
+ * takes, and a hostile child can hold one that stalls the live daemon's
+ * writers (a read lock on the -shm write-lock byte makes BEGIN IMMEDIATE
+ * wait). A real check takes milliseconds; only a locked database makes it
+ * retry, and store_read_consistent() gives up after 12 attempts of at most
+ * 200 ms busy wait plus a 50 ms pause, about 3 s (src/store/readonly.c).
+ * 4 s is a little above that, and below the daemon's own 5 s busy timeout
+ * (src/store/store.c): a writer stalled by a hostile check waits, it does
+ * not fail. */
+#define CHECK_DEADLINE_MS 4000
+
 /* Where the dynamic loader and the libraries live (Landlock read rules). */
 static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
 					    "/etc/ld.so.cache" };
@@ -150,8 +163,7 @@ static int store_owner(const char *db, const char *db_dir, uid_t *uid, gid_t *gi
 }
 
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
-		      const char *db_dir, unsigned timeout_s, struct sandbox_result *result,
-		      struct banger_error *err)
+		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
 {
 	struct sandbox_policy *policy = NULL;
 	uid_t uid = 0;
@@ -178,8 +190,8 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 		.policy = policy,
 		.read_paths = read_paths,
 		.exec_paths = exec_paths,
-		.timeout_ms = (timeout_s ? timeout_s : 30) * 1000,
-		.cpu_seconds = timeout_s ? timeout_s : 30,
+		.timeout_ms = CHECK_DEADLINE_MS,
+		.cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
 		.memory_bytes = (size_t)512 << 20,
 		.set_identity = set_identity,
 		.uid = uid,
@@ -191,11 +203,11 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 }
 
 int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
-			  unsigned timeout_s, char *version, size_t size, struct banger_error *err)
+			  char *version, size_t size, struct banger_error *err)
 {
 	struct sandbox_result r;
 	char *argv[] = { "bangerd", "--version", NULL };
-	int rc = update_run_staged(staged, argv, db, db_dir, timeout_s, &r, err);
+	int rc = update_run_staged(staged, argv, db, db_dir, &r, err);
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(r.first_line);
@@ -235,7 +247,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
-	if (update_run_staged(&staged, argv, db, db_dir, o->timeout_s, &result, &err) != 0) {
+	if (update_run_staged(&staged, argv, db, db_dir, &result, &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;

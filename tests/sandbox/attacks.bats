@@ -213,7 +213,7 @@ in_pid_namespace() {
 	[[ "$output$stderr" != *$'\e'* ]]
 }
 
-@test "hang: killed at the timeout" {
+@test "hang: killed at the check's deadline" {
 	run --separate-stderr "$BANGER" update --check-only --from "$HOSTILE/hang" \
 		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 1 --json
 	assert_contained
@@ -311,4 +311,36 @@ give_state_to() {
 		[[ "$status" == *"$set:"$'\t0000000000000000'* ]]
 	done
 	[[ "$status" == *$'NoNewPrivs:\t1'* ]]
+}
+
+# ---- the check's own deadline bounds what it can cost the live daemon -------
+
+@test "a check that holds the -shm write lock stalls a live writer for 4 s, not --timeout" {
+	local live=$WORK/live log=$BATS_TEST_TMPDIR/writer
+	mkdir "$live"
+	# a real WAL writer, through the store as bangerd writes: one commit
+	# after another for 12 s, a line per 20 ms slice
+	"$FIXTURE" write-rate "$live/banger.db" 12 20 > "$log" 2>&1 &
+	local writer=$!
+	for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.05; done
+	local t0
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 "$BANGER" update --check-only --from "$HOSTILE/lock_shm" \
+		--target "$WORK/bin/bangerd" --db "$live/banger.db" --timeout 3600 --json
+	local took=$((($(date +%s%N) - t0) / 1000000))
+	local wrote=0
+	wait "$writer" || wrote=$?
+	# the longest time between two slices' starts: the writer's stall
+	local stall
+	stall=$(awk '$1 == "slice" { if (prev != "" && $2 - prev > max) max = $2 - prev; prev = $2 }
+		END { printf "%d", max }' "$log")
+	echo "banger exit $status after $took ms; writer exit $wrote, longest stall $stall ms"
+	echo "$stderr"
+	tail -1 "$log"
+	[ "$status" -eq 3 ]
+	assert_reason "timed out"
+	[ "$took" -lt 6000 ]
+	[ "$wrote" -eq 0 ]	# no commit failed: the daemon's 5 s busy timeout outlasts the deadline
+	[ "$stall" -ge 3000 ]	# the lock did hold the writer up...
+	[ "$stall" -lt 5000 ]	# ...for the check's deadline, no longer
 }

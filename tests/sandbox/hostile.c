@@ -283,6 +283,30 @@ static int attack_read_root_only(void)
 	return 0;
 }
 
+/* A read lock on the -shm's WAL write-lock byte (WALINDEX_LOCK_OFFSET 120,
+ * WAL_WRITE_LOCK 0), held for as long as the child lives: a live writer's
+ * BEGIN IMMEDIATE waits on it. */
+static int attack_lock_shm(void)
+{
+	char shm[4096];
+	snprintf(shm, sizeof(shm), "%s-shm", db);
+	int fd = open(shm, O_RDONLY), rc = -1;
+	struct flock lock = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 120, .l_len = 1 };
+	/* The writer holds that byte while it commits: try again meanwhile. */
+	for (int i = 0; fd >= 0 && i < 2000 && (rc = fcntl(fd, F_SETLK, &lock)) != 0; i++) {
+		struct timespec t = { 0, 1000 * 1000 };
+		nanosleep(&t, NULL);
+	}
+	if (rc != 0)
+		return result(-1, "a read lock on the -shm write-lock byte");
+	fprintf(stderr, "holding a read lock on the -shm write-lock byte\n");
+	for (;;) {
+		struct timespec t = { 3600, 0 };
+		nanosleep(&t, NULL);
+	}
+	return 0;
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -304,7 +328,7 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(read_root_only), A(honest),
+	A(read_root_only), A(lock_shm), A(honest),
 };
 
 int main(int argc, char *argv[])
