@@ -112,7 +112,8 @@ static void print_result(const struct check_options *o, int code, const char *li
 		json_string(out, line);
 		fputs(",\"reason\":", out);
 		json_string(out, reason);
-		fprintf(out, ",\"landlock_abi\":%d,\"child_pid\":%d}\n", r ? r->landlock_abi : 0,
+		fprintf(out, ",\"landlock_abi\":%d,\"mount_namespace\":%s,\"child_pid\":%d}\n",
+			r ? r->landlock_abi : 0, r && r->mount_namespace ? "true" : "false",
 			r ? (int)r->pid : 0);
 	} else if (code <= 2) {
 		fprintf(out, "%s\n", line);
@@ -177,12 +178,38 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
 	if (rc != 0)
 		return rc;
-	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
+	/* The mount namespace: the state dir and the loader's cache as data,
+	 * the interpreter and the libraries it will map as code, nothing
+	 * else (libraries.c says why not the library directories). */
+	char **loader_files = NULL;
+	rc = update_loader_files(staged, &loader_files, err);
+	if (rc != 0) {
+		policy_free(policy);
+		return rc;
+	}
+	const char *ns_data[] = { db_dir, access("/etc/ld.so.cache", F_OK) == 0 ? "/etc/ld.so.cache" : NULL,
+				  NULL };
+	/* Landlock: the library dirs and the state dir, and the loader's files
+	 * one by one too. A Landlock rule is found by walking up from the
+	 * file opened, and in the mount namespace a library's parents are
+	 * our directories, not the machine's /usr/lib: only a rule on the
+	 * file itself (the same inode, bound) applies there. */
+	const size_t dirs = sizeof(library_dirs) / sizeof(library_dirs[0]);
+	size_t files = 0;
+	while (loader_files[files])
+		files++;
+	const char **read_paths = calloc(dirs + files + 2, sizeof(*read_paths));
+	if (read_paths == NULL) {
+		update_loader_files_free(loader_files);
+		policy_free(policy);
+		return banger_error_set(err, -ENOMEM, "out of memory");
+	}
 	size_t n = 0;
-	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
-		read_paths[n] = library_dirs[n];
+	for (size_t i = 0; i < dirs; i++)
+		read_paths[n++] = library_dirs[i];
+	for (size_t i = 0; i < files; i++)
+		read_paths[n++] = loader_files[i];
 	read_paths[n++] = db_dir;
-	read_paths[n] = NULL;
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd,
@@ -196,8 +223,13 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 		.set_identity = set_identity,
 		.uid = uid,
 		.gid = gid,
+		.mount_namespace = true,
+		.ns_data_paths = ns_data,
+		.ns_code_paths = (const char *const *)loader_files,
 	};
 	rc = sandbox_run(&spec, result, err);
+	free(read_paths);
+	update_loader_files_free(loader_files);
 	policy_free(policy);
 	return rc;
 }

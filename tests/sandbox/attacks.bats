@@ -344,3 +344,99 @@ give_state_to() {
 	[ "$stall" -ge 3000 ]	# the lock did hold the writer up...
 	[ "$stall" -lt 5000 ]	# ...for the check's deadline, no longer
 }
+
+# ---- the mount namespace: containment that does not rest on Landlock ---------
+
+@test "the report says the child had a mount namespace" {
+	[ "$(id -u)" -eq 0 ] || skip "a mount namespace needs root"
+	check honest
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .mount_namespace <<<"$output")" = true ]
+}
+
+@test "without Landlock: a root-only file outside the state dir is not there" {
+	check_without_landlock read_secret
+	assert_contained
+	assert_reason "No such file or directory"
+	[[ "$output$stderr" != *"root-only secret"* ]]
+}
+
+@test "without Landlock: the operator's terminal cannot be opened" {
+	# a terminal that exists for as long as the test runs
+	script -qfc "sleep 20" /dev/null < /dev/null > /dev/null 2>&1 &
+	local term=$!
+	for _ in $(seq 50); do ls /dev/pts/[0-9]* >/dev/null 2>&1 && break; sleep 0.05; done
+	check_without_landlock read_terminal
+	kill "$term" 2>/dev/null || true
+	assert_contained
+	assert_reason "blocked: open a terminal"
+}
+
+@test "without Landlock: execveat of another program by its absolute path finds nothing" {
+	check_without_landlock exec_by_path
+	assert_contained
+	assert_reason "No such file or directory"
+}
+
+@test "stat, access and O_PATH outside what the child may read: nothing there, with Landlock or without" {
+	check metadata
+	assert_contained
+	assert_reason "No such file or directory"
+	check_without_landlock metadata
+	assert_contained
+	assert_reason "No such file or directory"
+}
+
+@test "the child's root holds the state dir, the loader's files, ld.so.cache and /dev/null, and no program" {
+	[ "$(id -u)" -eq 0 ] || skip "a mount namespace needs root"
+	"$BANGER" update --check-only --from "$HOSTILE/hang" --target "$WORK/bin/bangerd" \
+		--db "$WORK/state/banger.db" > /dev/null 2>&1 &
+	local banger=$! child= listing=
+	for _ in $(seq 200); do
+		child=$(pgrep -P "$banger" | head -1) || true
+		[ -n "$child" ] && grep -q $'^Seccomp:\t2' "/proc/$child/status" 2>/dev/null && break
+		sleep 0.02
+	done
+	# everything but directories and symlinks, as the child sees it
+	listing=$(cd "/proc/$child/root" && find . ! -type d ! -type l -printf '%y %m %p\n' | sort)
+	local mounts
+	mounts=$(cat "/proc/$child/mountinfo")
+	wait "$banger" || true
+	echo "$listing"
+	echo "$mounts"
+	local state=${WORK#/}/state libs
+	libs=$(dirname "$(readlink -f /lib64/ld-linux-x86-64.so.2)")
+	while read -r type mode path; do
+		case $path in
+		./dev/null) [ "$type" = c ] ;;
+		./etc/ld.so.cache) [ "$type" = f ] ;;
+		./"$state"/*) [ "$type" = f ] ;;
+		."$libs"/*.so*) [ "$type" = f ] ;;	# the loader and the libraries: shared objects only
+		*) echo "unexpected in the child's root: $type $mode $path"; return 1 ;;
+		esac
+	done <<<"$listing"
+	# the real bangerd's libraries are in the plan; a hostile one's are libc only
+	[[ "$listing" == *"$libs/libc.so.6"* ]]
+	[[ "$listing" == *ld-linux* ]]
+	# every mount read-only and nosuid; only the loader's files may hold code
+	while read -r line; do
+		local opts
+		opts=$(cut -d' ' -f6 <<<"$line")
+		[[ ",$opts," == *,ro,* && ",$opts," == *,nosuid,* ]] || { echo "writable or suid: $line"; return 1; }
+		case $(cut -d' ' -f5 <<<"$line") in
+		"$libs"/*) ;;
+		*) [[ ",$opts," == *,noexec,* ]] || { echo "executable: $line"; return 1; } ;;
+		esac
+	done <<<"$mounts"
+}
+
+@test "without CAP_SYS_ADMIN: no mount namespace, and the report says so" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	chmod 755 "$WORK"
+	chown -R 65534:65534 "$WORK/state" "$WORK/bin"
+	run --separate-stderr setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all \
+		"$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" \
+		--db "$WORK/state/banger.db" --json
+	[ "$status" -eq 0 ] || { echo "exit $status: $output $stderr"; return 1; }
+	[ "$(jq -r .mount_namespace <<<"$output")" = false ]
+}

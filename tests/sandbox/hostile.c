@@ -39,6 +39,9 @@
 #ifndef ATTACK
 #error "build with -DATTACK=\"name\""
 #endif
+#ifndef HOSTILE_DIR
+#error "build with -DHOSTILE_DIR=\"the directory of the hostile binaries\""
+#endif
 
 static const char *db;	/* argv[2] */
 
@@ -307,6 +310,65 @@ static int attack_lock_shm(void)
 	return 0;
 }
 
+/* The operator's terminal: any pty, the controlling tty, the console.
+ * Opened, not read (a read would wait for, and steal, what is typed). */
+static int attack_read_terminal(void)
+{
+	char path[32];
+	for (int n = -2; n < 256; n++) {
+		if (n == -2)
+			snprintf(path, sizeof(path), "/dev/tty");
+		else if (n == -1)
+			snprintf(path, sizeof(path), "/dev/console");
+		else
+			snprintf(path, sizeof(path), "/dev/pts/%d", n);
+		int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "opened the terminal %s for reading", path);
+			return worked(what);
+		}
+	}
+	return result(-1, "open a terminal");
+}
+
+/* execveat() with an absolute path ignores the descriptor that the
+ * policy's arg0 == 3 (and arg4 == AT_EMPTY_PATH) checks: run another
+ * program, exec_marker. */
+static int attack_exec_by_path(void)
+{
+	char *argv[] = { "exec_marker", NULL };
+	syscall(SYS_execveat, 3, HOSTILE_DIR "/exec_marker", argv, NULL, AT_EMPTY_PATH);
+	return result(-1, "execveat of another program by its absolute path");
+}
+
+static int attack_exec_marker(void) { return worked("another program ran: exec by path"); }
+
+/* What a path reveals without being read: stat, access, O_PATH. */
+static int attack_metadata(void)
+{
+	char secret[4096];
+	snprintf(secret, sizeof(secret), "%s", db);
+	char *slash = strrchr(secret, '/');
+	*slash = '\0';
+	slash = strrchr(secret, '/');
+	snprintf(slash + 1, sizeof(secret) - (size_t)(slash + 1 - secret), "secret");
+	const char *paths[] = { secret, "/etc/passwd", "/etc/shadow", "/root", "/home", "/proc/1",
+				"/usr/bin", "/usr/sbin", "/usr/lib/openssh/ssh-keysign",
+				"/usr/lib/systemd", "/usr/lib/x86_64-linux-gnu/utempter/utempter", "/dev/pts",
+				HOSTILE_DIR, NULL };
+	for (int i = 0; paths[i]; i++) {
+		struct stat st;
+		char what[4200];
+		int fd = open(paths[i], O_PATH);
+		if (stat(paths[i], &st) == 0 || access(paths[i], F_OK) == 0 || fd >= 0) {
+			snprintf(what, sizeof(what), "%s is there (stat, access or O_PATH)", paths[i]);
+			return worked(what);
+		}
+	}
+	return result(-1, "stat, access or O_PATH outside the state dir and the libraries");
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -328,7 +390,8 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(read_root_only), A(lock_shm), A(honest),
+	A(read_root_only), A(lock_shm), A(read_terminal), A(exec_by_path), A(exec_marker),
+	A(metadata), A(honest),
 };
 
 int main(int argc, char *argv[])
