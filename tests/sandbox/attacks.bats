@@ -68,10 +68,20 @@ assert_reason() { [[ "$(jq -r .reason <<<"$output")" == *"$1"* ]] || { echo "rea
 
 @test "write the database: EACCES" { check write_db; assert_contained; assert_reason "exited with 42"; }
 @test "truncate the database: killed" { check truncate_db; assert_contained; assert_reason SIGSYS; }
+# The refused call's name comes from the kernel's audit record, best
+# effort: when other processes flood the kernel log, printk's rate limit
+# drops the record and the reason says the kernel log names it. Assert the
+# name only when the record was read; never accept a wrong one.
+assert_syscall_named() {
+	local reason
+	reason=$(jq -r .reason <<<"$output")
+	[[ "$reason" == *"$1"* || "$reason" == *"the kernel log names it"* ]] || { echo "reason: $reason"; return 1; }
+}
+
 @test "unlink the database: killed, and the reason names the system call" {
 	check unlink_db; assert_contained; assert_reason SIGSYS
 	[ "$(id -u)" -eq 0 ] || skip "reading the kernel's audit record needs root"
-	assert_reason "refused the system call unlink"
+	assert_syscall_named "refused the system call unlink"
 }
 @test "rename the database: killed" { check rename_db; assert_contained; assert_reason SIGSYS; }
 @test "chmod the database: killed" { check chmod_db; assert_contained; assert_reason SIGSYS; }
@@ -232,8 +242,10 @@ in_pid_namespace() {
 @test "x32 system call: killed" { check x32; assert_contained; assert_reason SIGSYS; }
 @test "i386 system call: killed, not mistaken for a native one" {
 	check i386; assert_contained; assert_reason SIGSYS
+	# i386's 20 is getpid, x86_64's is writev: never named as a native call
+	[[ "$(jq -r .reason <<<"$output")" != *"refused the system call "* ]]
 	[ "$(id -u)" -eq 0 ] || skip "reading the kernel's audit record needs root"
-	assert_reason "of another ABI"
+	assert_syscall_named "of another ABI"
 }
 @test "a writable and executable mapping: killed" { check wx_mapping; assert_contained; assert_reason SIGSYS; }
 @test "a seccomp notification listener: refused" { check seccomp_listener; assert_contained; }
