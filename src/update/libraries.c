@@ -144,9 +144,19 @@ int update_loader_files(const struct staged *staged, char ***files, struct bange
 		return banger_error_set(err, -ENOMEM, "out of memory");
 	if (staged->interpreter[0] == '\0')
 		goto done;	/* static: the loader is not involved */
+	struct stat st;
 	if (realpath(staged->interpreter, real) == NULL) {
 		rc = banger_error_set(err, -errno, "the ELF interpreter %s: %s", staged->interpreter,
 				      strerror(errno));
+		goto done;
+	}
+	/* The kernel opens it by path, in the namespace: it must be the
+	 * loader, a file among the libraries, not whatever the path names
+	 * in our own process (a /proc/self/fd/N, a directory). */
+	if (!under_library_root(real) || stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = banger_error_set(err, -EPERM,
+				      "the ELF interpreter %s is not a file in the library directories",
+				      staged->interpreter);
 		goto done;
 	}
 	char *slash = strrchr(real, '/');
