@@ -45,7 +45,8 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
+	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -96,7 +97,7 @@ $(BUILD_DIR)/obj/nomain/%.o: %.c $(CONFIG_H)
 	$(CC) $(BANGER_CFLAGS) -DBANGER_NO_MAIN -c -o $@ $<
 
 $(BUILD_DIR)/tests/unit/%: $(BUILD_DIR)/obj/tests/unit/%.o $(BUILD_DIR)/obj/tests/unit/support.o \
-		$(BUILD_DIR)/obj/nomain/src/cmd/bangerd.o $(LIB)
+		$(BUILD_DIR)/obj/nomain/src/cmd/bangerd.o $(BUILD_DIR)/obj/nomain/src/cmd/banger.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -117,6 +118,13 @@ HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
 	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -DHOSTILE_DIR='"$(abspath $(@D))"' -o $@ $<
+# A program without libc that can be its own ELF interpreter
+# (tests/tools/elfpatch makes it one: issue 11's attacks).
+HOSTILE_BINS += $(BUILD_DIR)/tests/hostile/selfinterp
+$(BUILD_DIR)/tests/hostile/selfinterp: tests/sandbox/selfinterp.c
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -static-pie -nostdlib -fno-stack-protector \
+		-fcf-protection=none -o $@ $<
 
 # Release N knows migrations 1..N and calls itself version 0.0.N. Built
 # without sanitizers: the tests stage them into the sandbox.
@@ -168,8 +176,10 @@ HOOKS := $(BUILD_DIR)/hooks/banger $(BUILD_DIR)/hooks/bangerd
 ifeq ($(BANGER_TEST_HOOKS),1)
 BANGER_CFLAGS += -DBANGER_TEST_HOOKS
 endif
-$(HOOKS): FORCE
-	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) BANGER_TEST_HOOKS=1 SANITIZE= $@
+# One sub-make for both (a grouped target): two at once raced on the
+# same BUILD_DIR/hooks under make -j.
+$(HOOKS) &: FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/hooks BANGER_TEST_HOOKS=1 SANITIZE= $(HOOKS)
 
 .PHONY: all-tests
 all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
@@ -230,8 +240,15 @@ clean:
 BINDIR := $(PREFIX)/bin
 MANDIR := $(PREFIX)/share/man
 POLICYDIR := $(PREFIX)/share/banger/policy
-UNITDIR := $(PREFIX)/lib/systemd/system
-USERUNITDIR := $(PREFIX)/lib/systemd/user
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The user manager looks in /usr/lib/systemd/user and /usr/local/lib/systemd/user,
+# and in a user's own ~/.local/share/systemd/user: a PREFIX of its own
+# (make install PREFIX=$HOME/.local) puts the user unit under PREFIX/share.
+ifneq ($(filter /usr /usr/local,$(PREFIX)),)
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+else
+USERUNITDIR ?= $(PREFIX)/share/systemd/user
+endif
 COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
@@ -259,14 +276,34 @@ uninstall:
 	-rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(PREFIX)/share/banger 2>/dev/null
 
 # A Debian binary package from packaging/debian, built with debhelper in a
-# copy of the tracked tree under BUILD_DIR/deb, then checked by lintian.
+# copy of the tree under BUILD_DIR/deb (the tracked files in a git clone,
+# everything but build outputs in a tarball of the tree), then checked by
+# lintian. DEB_VERSION=V: a package of version V (the copy's changelog is
+# one entry of that version, dated now); BANGER_MAX_MIGRATION=N: its bangerd knows ids <= N.
 DEB_TOOLS := debhelper dpkg-dev lintian fakeroot
+DEB_VERSION ?=
+ifneq ($(DEB_VERSION),)
+ifneq ($(shell printf '%s' '$(DEB_VERSION)' | grep -Ex '[0-9][A-Za-z0-9.+~-]*'),$(DEB_VERSION))
+$(error DEB_VERSION must be a Debian version: a digit, then letters, digits and . + ~ -)
+endif
+endif
 deb: deps
 	@$(MAKE) --no-print-directory DEB_DEPS="$(DEB_TOOLS)" deps
 	rm -rf $(BUILD_DIR)/deb && mkdir -p $(BUILD_DIR)/deb/src
-	git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src; \
+	else \
+		tar -c --exclude=./$(BUILD_DIR) --exclude=./build --exclude=./debian . | tar -x -C $(BUILD_DIR)/deb/src; \
+	fi
 	cp -r packaging/debian $(BUILD_DIR)/deb/src/debian
-	cd $(BUILD_DIR)/deb/src && dpkg-buildpackage -b -us -uc
+	if [ -n "$(DEB_VERSION)" ]; then \
+		printf 'banger (%s) unstable; urgency=medium\n\n  * Built with DEB_VERSION=%s%s.\n\n -- %s  %s\n' \
+			'$(DEB_VERSION)' '$(DEB_VERSION)' '$(if $(BANGER_MAX_MIGRATION), BANGER_MAX_MIGRATION=$(BANGER_MAX_MIGRATION))' \
+			"$$(dpkg-parsechangelog -l packaging/debian/changelog -SMaintainer)" "$$(date -R)" \
+			> $(BUILD_DIR)/deb/src/debian/changelog; \
+	fi
+	cd $(BUILD_DIR)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		BANGER_MAX_MIGRATION=$(BANGER_MAX_MIGRATION) dpkg-buildpackage -b -us -uc
 	cp $(BUILD_DIR)/deb/*.deb $(BUILD_DIR)/
 	lintian --fail-on error,warning $(BUILD_DIR)/deb/*.changes
 

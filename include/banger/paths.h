@@ -35,7 +35,11 @@ struct banger_paths {
 	char socket[PATH_MAX];
 };
 
-/* Resolve the three paths from the options and the environment.
+/* Resolve the three paths from the options and the environment. The state
+ * directory and the database's directory are resolved (realpath) when they
+ * exist, once, here: systemd's DynamicUser makes /var/lib/banger a symlink,
+ * and every later open refuses symlinks. The database's own name is kept
+ * as given, so that a database file that is a symlink is still refused.
  * Returns 0, or -EINVAL with err set when no state dir can be found (no
  * HOME and no passwd entry) or a path does not fit PATH_MAX. */
 int paths_resolve(const struct paths_options *opts, struct banger_paths *out,

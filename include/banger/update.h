@@ -23,8 +23,14 @@ enum update_exit {
 
 struct staged {
 	int exec_fd;		/* read-only descriptor of the staged copy */
-	char interpreter[256];	/* PT_INTERP of the ELF, "" when static */
+	char interpreter[256];	/* PT_INTERP of the ELF, resolved; "" when static */
+	char interpreter_path[256];	/* PT_INTERP as written, the path the kernel opens
+					 * at exec (the mount namespace must resolve it) */
 };
+
+/* The system library directories (and /etc/ld.so.cache) that the check's
+ * sandbox lets the child read, NULL-terminated. */
+extern const char *const update_library_paths[];
 
 /* Copy from into an unnamed file (O_TMPFILE, or a name unlinked at once)
  * in dir and return a read-only descriptor to it: nothing is left behind,
@@ -35,15 +41,19 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 		 struct banger_error *err);
 
 /* An ELF executable for this machine (class, byte order, machine, type),
- * read from the descriptor; fills out->interpreter. Returns 0 or -ENOEXEC
- * with err saying what is wrong. */
+ * read from the descriptor, that the sandbox can hold to its promises: at
+ * most one PT_INTERP, naming a regular file that resolves beneath
+ * update_library_paths (out->interpreter gets the resolved path); no
+ * executable PT_GNU_STACK; no PT_LOAD both writable and executable.
+ * Returns 0 or -ENOEXEC with err saying what is wrong. */
 int update_verify_elf(struct staged *staged, struct banger_error *err);
 
 void update_staged_close(struct staged *staged);
 
 /* STAGE then VERIFY: update_stage(), then --sha256 and --minisig when given
  * (NULL: not asked), then update_verify_elf(). 0, or -1 with err saying
- * which check failed; out may hold a descriptor to close either way. */
+ * which check failed on what ("--from PATH: ...", or the signature or key
+ * that failed); out may hold a descriptor to close either way. */
 int update_stage_verified(const char *from, const char *dir, bool durable, const char *sha256,
 			  const char *minisig, const char *pubkey, struct staged *out,
 			  struct banger_error *err);
@@ -66,6 +76,7 @@ struct check_options {
 	const char *pubkey;
 	const char *target;	/* where it would go; its directory stages the copy */
 	const char *db;		/* the live database */
+	const char *state_dir;	/* locked shared while the check runs */
 	unsigned timeout_s;
 	bool json;
 };
@@ -133,6 +144,12 @@ struct journal {
 	unsigned timeout_s;
 };
 
+/* LOCK: flock on the state directory itself, exclusive for an update (the
+ * directory is made, 0700, when missing), shared for --check-only (no lock
+ * and *fd -1 when the directory does not exist). 0, -EWOULDBLOCK when
+ * another update holds it, or < 0; err says which. */
+int update_lock(const char *state_dir, bool shared, int *fd, struct banger_error *err);
+
 /* 1 and the journal when one exists, 0 when none, < 0 when unreadable. */
 int journal_read(const char *state_dir, struct journal *j, struct banger_error *err);
 int journal_write(const char *state_dir, const struct journal *j, struct banger_error *err);
@@ -152,9 +169,27 @@ struct update_options {
 	const char *state_dir, *db, *socket;
 	const char *restart_cmd;	/* or NULL */
 	bool no_restart;
+	bool system;			/* --system: the system's systemd, else the user's */
 	unsigned timeout_s;
 	bool json;
 };
+
+/* RESTART (restart.c): how this update restarts bangerd, as the journal
+ * keeps it: "cmd:CMD" (--restart-cmd), "systemd:bangerd.service" (--system
+ * under the system's systemd), "systemd-user:bangerd.service" (user mode
+ * under the user's own systemd), or "" (--no-restart, or no manager runs
+ * a bangerd unit). */
+void update_restart_choose(const struct update_options *opts, char *how, size_t size);
+/* Restart the way how says, within timeout_s; again: a rollback's
+ * restart (the unit's start limit is reset first). 0, or -1 with why
+ * saying in one phrase what failed, systemd's Result included. */
+int update_restart(const char *how, unsigned timeout_s, bool again, char *why, size_t why_size);
+/* The daemon at socket answers with version and a compatible schema, from
+ * another pid than old_pid, within timeout_s. Under systemd a unit that
+ * fails or is restarted meanwhile ends the wait at once. 0, or -1 with
+ * why. */
+int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
+		   unsigned timeout_s, char *why, size_t why_size);
 
 /* banger update: lock, recover what an interrupted update left, stage,
  * verify, check, back up, swap, restart, confirm health, roll back on

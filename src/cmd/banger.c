@@ -1,8 +1,10 @@
 /* banger: argument parsing only; each command is one library call. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,28 +16,173 @@
 #include "banger/update.h"
 #include "banger_config.h"
 
-static const char usage[] =
-	"usage: banger status [--system] [--socket PATH] [--json]\n"
-	"       banger update --from PATH [--sha256 HEX] [--minisig FILE --pubkey KEY]\n"
-	"                     [--target PATH] [--system] [--state-dir DIR | --db PATH] [--socket PATH]\n"
-	"                     [--check-only] [--no-restart | --restart-cmd CMD]\n"
-	"                     [--timeout SECONDS] [--json]\n"
+/* The synopses are CONTRACT.md's, wrapped at 80 columns (status also names
+ * --state-dir, which it takes as every command does); each command's --help
+ * adds a line or two per option with its default. tests/integration/
+ * docs.bats checks that every option listed here is accepted and that the
+ * bash completion offers exactly these. */
+#define STATUS_SYNOPSIS "banger status [--system] [--state-dir DIR] [--socket PATH] [--json]\n"
+#define UPDATE_SYNOPSIS \
+	"banger update --from PATH [--sha256 HEX] [--minisig FILE --pubkey KEY]\n" \
+	"                     [--target PATH] [--system] [--state-dir DIR | --db PATH]\n" \
+	"                     [--socket PATH] [--check-only]\n" \
+	"                     [--no-restart | --restart-cmd CMD]\n" \
+	"                     [--timeout SECONDS] [--json]\n" \
 	"       banger update --recover [same location options]\n"
-	"       banger policy check FILE | banger policy show FILE\n"
+#define POLICY_SYNOPSIS "banger policy check FILE | banger policy show FILE\n"
+
+/* The state dir, database and socket rules of paths.h, as the help says them. */
+#define LOCATION_HELP \
+	"  --system            system paths: /var/lib/banger, /run/banger/bangerd.sock\n" \
+	"  --state-dir DIR     the state directory (default: $BANGER_STATE_DIR, else\n" \
+	"                      $XDG_STATE_HOME/banger, else ~/.local/state/banger)\n"
+#define SOCKET_HELP \
+	"  --socket PATH       the control socket (default: DIR/bangerd.sock, or\n" \
+	"                      $XDG_RUNTIME_DIR/banger/bangerd.sock when that is set)\n"
+
+static const char usage[] =
+	"usage: " STATUS_SYNOPSIS
+	"       " UPDATE_SYNOPSIS
+	"       " POLICY_SYNOPSIS
+	"       banger help [COMMAND]\n"
 	"       banger --version | --help\n";
 
-static int usage_error(FILE *errout, const char *why)
+static const char help[] =
+	"\n"
+	"Replaces bangerd with a new build only when the build is verified and its\n"
+	"own check says it can open the live database; asks bangerd how it is.\n"
+	"\n"
+	"  status              ask the running bangerd for its version, pid and schema\n"
+	"  update              check a new bangerd in a sandbox, then swap it in, restart\n"
+	"                      and confirm it, or roll back\n"
+	"  policy              check or show a seccomp policy file\n"
+	"  help [COMMAND]      print this help, or COMMAND's options\n"
+	"  --version           print the version\n"
+	"  --help              print this help\n"
+	"\n"
+	"'banger COMMAND --help' lists COMMAND's options. See banger(1).\n";
+
+static const char status_usage[] = "usage: " STATUS_SYNOPSIS;
+static const char status_help[] =
+	"\n"
+	"Ask the running bangerd for its version, pid, uptime and schema state. When\n"
+	"nothing answers within 3 seconds: one line on stderr saying why, exit 1.\n"
+	"\n"
+	LOCATION_HELP
+	SOCKET_HELP
+	"  --json              print the daemon's answer as one JSON object\n"
+	"  --help              print this help\n"
+	"\n"
+	"See banger(1).\n";
+
+static const char update_usage[] = "usage: " UPDATE_SYNOPSIS;
+static const char update_help[] =
+	"\n"
+	"Replace bangerd with a new build: stage a copy beside the target, verify it,\n"
+	"run its --check-migrations in a sandbox against the live database, and only\n"
+	"when that says compatible or migrations needed, back up the database, swap,\n"
+	"restart and confirm the new daemon's health; else roll back.\n"
+	"\n"
+	"  --from PATH         the new bangerd (required, except with --recover)\n"
+	"  --sha256 HEX        refuse unless the staged copy has this SHA-256\n"
+	"                      (default: no checksum)\n"
+	"  --minisig FILE      refuse unless FILE is a minisign signature of the staged\n"
+	"                      copy by --pubkey (default: no signature)\n"
+	"  --pubkey KEY        the minisign public key: a .pub file or the key itself\n"
+	"  --target PATH       the bangerd to replace (default: the one beside banger)\n"
+	LOCATION_HELP
+	"  --db PATH           the database (default: DIR/banger.db)\n"
+	SOCKET_HELP
+	"  --check-only        stop after the check, changing nothing: exit 0 compatible,\n"
+	"                      1 migrations needed, 2 incompatible\n"
+	"  --no-restart        restart nothing after the swap (default: systemctl restart\n"
+	"                      bangerd.service when systemd runs it, else nothing)\n"
+	"  --restart-cmd CMD   restart with /bin/sh -c CMD instead\n"
+	"  --timeout SECONDS   limit for the restart and the health check, each,\n"
+	"                      1 to 3600 (default: 30); the check has its own 4 s\n"
+	"  --json              print one result object on stdout\n"
+	"  --recover           finish or undo an interrupted update, then stop\n"
+	"  --help              print this help\n"
+	"\n"
+	"Exit: 0 updated (--check-only: compatible), 1 migrations needed, 2 refused:\n"
+	"incompatible, 3 the check failed, 4 verification failed, 5 rolled back,\n"
+	"6 rollback failed (the message says what to do), 64 bad command line,\n"
+	"75 another update runs. See banger-update(8).\n";
+
+static const char policy_usage[] = "usage: " POLICY_SYNOPSIS;
+static const char policy_help[] =
+	"\n"
+	"Read a seccomp policy written in banger-policy(5)'s language.\n"
+	"\n"
+	"  check FILE          parse and compile FILE: print \"FILE: ok\", or\n"
+	"                      \"FILE:LINE: what is wrong\" on stderr and exit 1\n"
+	"  show FILE           print the compiled filter as libseccomp's pseudo code\n"
+	"  --help              print this help\n"
+	"\n"
+	"See banger-policy(5).\n";
+
+struct command {
+	const char *name;
+	const char *usage, *help;
+	int (*run)(int argc, char *argv[], FILE *out, FILE *errout);
+};
+
+static const struct command *command_find(const char *name);
+
+/* A bad command line: what is wrong on one line, the command's synopsis,
+ * and where the rest is; exit 64. cmd NULL: banger itself. */
+static int usage_error(const char *cmd, FILE *errout, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int usage_error(const char *cmd, FILE *errout, const char *fmt, ...)
 {
-	fprintf(errout, "banger: %s\n%s", why, usage);
+	const struct command *c = cmd ? command_find(cmd) : NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (c)
+		fprintf(errout, "banger: %s: ", cmd);
+	else
+		fputs("banger: ", errout);
+	vfprintf(errout, fmt, ap);
+	va_end(ap);
+	fprintf(errout, "\n%s", c ? c->usage : usage);
+	if (c)
+		fprintf(errout, "'banger %s --help' lists every option.\n", cmd);
+	else
+		fputs("'banger --help' lists the commands.\n", errout);
 	return UPDATE_EXIT_USAGE;
 }
 
+/* An unknown option or one without its argument, as getopt left it. */
+static int option_error(const char *cmd, int opt, char *argv[], FILE *errout)
+{
+	const char *arg = argv[optind - 1];
+	if (opt == ':')
+		return usage_error(cmd, errout, "%s needs an argument", arg);
+	return usage_error(cmd, errout, "unknown option '%.64s'", arg);
+}
+
+static int print_help(const char *usage_text, const char *help_text, FILE *out)
+{
+	fputs(usage_text, out);
+	fputs(help_text, out);
+	return 0;
+}
+
+/* "--help" anywhere: a policy file of that name is ./--help. */
 static int policy_command(int argc, char *argv[], FILE *out, FILE *errout)
 {
-	if (argc != 3 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "show") != 0))
-		return usage_error(errout, "policy takes 'check FILE' or 'show FILE'");
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return print_help(policy_usage, policy_help, out);
+	if (argc < 2)
+		return usage_error("policy", errout, "a subcommand is required: check FILE or show FILE");
+	if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "show") != 0)
+		return usage_error("policy", errout, "unknown subcommand '%.64s'", argv[1]);
+	if (argc != 3)
+		return usage_error("policy", errout, "%s takes one FILE", argv[1]);
 	struct sandbox_policy *p;
 	struct banger_error err = { 0 };
+	/* Not prefixed: a parse error is "FILE:LINE: reason", like a compiler's. */
 	if (policy_load(argv[2], &p, &err) != 0) {
 		fprintf(errout, "%s\n", err.msg);
 		return 1;
@@ -54,39 +201,52 @@ static int policy_command(int argc, char *argv[], FILE *out, FILE *errout)
 	return rc;
 }
 
+/* A path option's argument: an empty one would quietly mean "here". */
+static int empty_path(const struct option *options, int index, const char *arg)
+{
+	return arg != NULL && arg[0] == '\0' && options[index].has_arg == required_argument;
+}
+
 static int status_command(int argc, char *argv[], FILE *out, FILE *errout)
 {
 	static const struct option options[] = {
 		{ "system", no_argument, NULL, 's' },
-		{ "socket", required_argument, NULL, 'k' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct paths_options popts = { 0 };
-	int json = 0, opt;
+	int json = 0, opt, index = 0;
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:", options, &index)) != -1) {
+		if (opt != '?' && opt != ':' && empty_path(options, index, optarg))
+			return usage_error("status", errout, "--%s: an empty path", options[index].name);
 		switch (opt) {
 		case 's': popts.system = true; break;
-		case 'k': popts.socket = optarg; break;
 		case 'd': popts.state_dir = optarg; break;
+		case 'k': popts.socket = optarg; break;
 		case 'j': json = 1; break;
-		default: return usage_error(errout, "status: unknown option or missing argument");
+		case 'h': return print_help(status_usage, status_help, out);
+		default: return option_error("status", opt, argv, errout);
 		}
 	}
 	if (optind < argc)
-		return usage_error(errout, "status: unexpected argument");
+		return usage_error("status", errout, "unexpected argument '%.64s'", argv[optind]);
 	struct banger_paths paths;
 	struct banger_error err = { 0 };
 	struct control_status st;
 	if (paths_resolve(&popts, &paths, &err) != 0) {
-		fprintf(errout, "banger: %s\n", err.msg);
+		fprintf(errout, "banger: status: %s\n", err.msg);
 		return UPDATE_EXIT_USAGE;
 	}
 	if (control_status(paths.socket, 3000, &st, &err) != 0) {
-		fprintf(errout, "banger: status: %s\n", err.msg);
+		/* No daemon there: the socket may be the wrong one. */
+		int absent = err.code == -ENOENT || err.code == -ECONNREFUSED;
+		fprintf(errout, "banger: status: %s%s\n", err.msg,
+			absent ? "; start bangerd, or point --socket (or --system) at the one that runs" : "");
 		return 1;
 	}
 	if (json)
@@ -126,17 +286,22 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "recover", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct paths_options popts = { 0 };
 	struct check_options copts = { 0 };
 	const char *sha256 = NULL, *minisig = NULL, *pubkey = NULL, *restart_cmd = NULL;
-	int check_only = 0, no_restart = 0, recover = 0, opt;
+	int check_only = 0, no_restart = 0, recover = 0, opt, index = 0;
 	char target[PATH_MAX];
 
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:", options, &index)) != -1) {
+		/* --sha256, --pubkey and --restart-cmd are not paths, but empty
+		 * is wrong for them too. */
+		if (opt != '?' && opt != ':' && empty_path(options, index, optarg))
+			return usage_error("update", errout, "--%s: an empty argument", options[index].name);
 		switch (opt) {
 		case 'f': copts.from = optarg; break;
 		case 'H': sha256 = optarg; break;
@@ -152,46 +317,44 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		case 'r': restart_cmd = optarg; break;
 		case 'j': copts.json = true; break;
 		case 'R': recover = 1; break;
+		case 'h': return print_help(update_usage, update_help, out);
 		case 'T': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 3600)
-				return usage_error(errout, "--timeout takes whole seconds from 1 to 3600");
+			if (*end != '\0' || v < 1 || v > 3600)
+				return usage_error("update", errout,
+						   "--timeout '%.64s': not whole seconds from 1 to 3600", optarg);
 			copts.timeout_s = (unsigned)v;
 			break;
 		}
-		default: {
-			char why[256];
-			snprintf(why, sizeof(why), "update: %s: '%s'",
-				 opt == ':' ? "missing argument" : "unknown option", argv[optind - 1]);
-			return usage_error(errout, why);
-		}
+		default: return option_error("update", opt, argv, errout);
 		}
 	}
 	if (optind < argc)
-		return usage_error(errout, "update: unexpected argument");
+		return usage_error("update", errout, "unexpected argument '%.64s'", argv[optind]);
 	if (popts.state_dir && popts.db)
-		return usage_error(errout, "update: --state-dir and --db exclude each other");
+		return usage_error("update", errout, "--state-dir and --db exclude each other");
 	if (no_restart && restart_cmd)
-		return usage_error(errout, "update: --no-restart and --restart-cmd exclude each other");
+		return usage_error("update", errout, "--no-restart and --restart-cmd exclude each other");
 	if (!minisig != !pubkey)
-		return usage_error(errout, "update: --minisig and --pubkey go together");
+		return usage_error("update", errout, "--minisig and --pubkey go together");
 	if (recover && (copts.from || check_only))
-		return usage_error(errout, "update: --recover takes only location options");
+		return usage_error("update", errout, "--recover takes only location options");
 	if (!recover && !copts.from)
-		return usage_error(errout, "update: --from PATH is required");
+		return usage_error("update", errout, "--from PATH is required: the new bangerd");
 	if (sha256 && !update_sha256_hex_valid(sha256))
-		return usage_error(errout, "update: --sha256 wants 64 hex digits");
-	if (restart_cmd && (restart_cmd[0] == '\0' || strchr(restart_cmd, '\n')))
-		return usage_error(errout, "update: --restart-cmd wants one line of shell");
+		return usage_error("update", errout, "--sha256 '%.64s': not 64 hex digits", sha256);
+	if (restart_cmd && strchr(restart_cmd, '\n'))
+		return usage_error("update", errout, "--restart-cmd: more than one line of shell");
 	if (check_only && (no_restart || restart_cmd))
-		return usage_error(errout, "update: --check-only restarts nothing");
+		return usage_error("update", errout, "--check-only restarts nothing: drop %s",
+				   no_restart ? "--no-restart" : "--restart-cmd");
 	copts.sha256 = sha256;
 	copts.minisig = minisig;
 	copts.pubkey = pubkey;
 	if (!copts.target) {
 		if (default_target(target, sizeof(target)) != 0) {
-			fprintf(errout, "banger: cannot find the bangerd beside banger: pass --target\n");
+			fprintf(errout, "banger: update: cannot find the bangerd beside banger: pass --target\n");
 			return UPDATE_EXIT_USAGE;
 		}
 		copts.target = target;
@@ -199,38 +362,68 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 	struct banger_paths paths;
 	struct banger_error err = { 0 };
 	if (paths_resolve(&popts, &paths, &err) != 0) {
-		fprintf(errout, "banger: %s\n", err.msg);
+		fprintf(errout, "banger: update: %s\n", err.msg);
 		return UPDATE_EXIT_USAGE;
 	}
 	copts.db = paths.db;
+	copts.state_dir = paths.state_dir;
 	if (check_only)
 		return update_check_only(&copts, out, errout);
 	struct update_options uopts = {
 		.from = copts.from, .sha256 = sha256, .minisig = minisig, .pubkey = pubkey,
 		.target = copts.target, .state_dir = paths.state_dir, .db = paths.db,
 		.socket = paths.socket, .restart_cmd = restart_cmd, .no_restart = no_restart,
-		.timeout_s = copts.timeout_s ? copts.timeout_s : 30, .json = copts.json,
+		.system = popts.system, .timeout_s = copts.timeout_s ? copts.timeout_s : 30, .json = copts.json,
 	};
 	return recover ? update_recover(&uopts, out, errout) : update_run(&uopts, out, errout);
 }
 
+static int help_command(int argc, char *argv[], FILE *out, FILE *errout);
+
+static const struct command commands[] = {
+	{ "status", status_usage, status_help, status_command },
+	{ "update", update_usage, update_help, update_command },
+	{ "policy", policy_usage, policy_help, policy_command },
+	{ "help", usage, help, help_command },
+};
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* banger help [COMMAND] */
+static int help_command(int argc, char *argv[], FILE *out, FILE *errout)
+{
+	if (argc > 2)
+		return usage_error(NULL, errout, "help takes one COMMAND");
+	if (argc < 2)
+		return print_help(usage, help, out);
+	const struct command *c = command_find(argv[1]);
+	if (c == NULL)
+		return usage_error(NULL, errout, "help: unknown command '%.64s'", argv[1]);
+	return print_help(c->usage, c->help, out);
+}
+
 int banger_main(int argc, char *argv[], FILE *out, FILE *errout)
 {
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+	if (argc < 2)
+		return usage_error(NULL, errout, "a command is required");
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "--help") == 0) {
+		if (argc > 2)
+			return usage_error(NULL, errout, "%s takes no argument", argv[1]);
+		if (argv[1][2] == 'h')
+			return print_help(usage, help, out);
 		fprintf(out, "%s\n", BANGER_VERSION);
 		return 0;
 	}
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		fputs(usage, out);
-		return 0;
-	}
-	if (argc >= 2 && strcmp(argv[1], "policy") == 0)
-		return policy_command(argc - 1, argv + 1, out, errout);
-	if (argc >= 2 && strcmp(argv[1], "update") == 0)
-		return update_command(argc - 1, argv + 1, out, errout);
-	if (argc >= 2 && strcmp(argv[1], "status") == 0)
-		return status_command(argc - 1, argv + 1, out, errout);
-	return usage_error(errout, argc < 2 ? "a command is required" : "unknown command");
+	const struct command *c = command_find(argv[1]);
+	if (c == NULL)
+		return usage_error(NULL, errout, "unknown command '%.64s'", argv[1]);
+	return c->run(argc - 1, argv + 1, out, errout);
 }
 
 #ifndef BANGER_NO_MAIN

@@ -24,10 +24,12 @@ static const char help[] =
 	"  --json              with --check-migrations: print one JSON object instead\n"
 	"  --migrate           apply pending migrations (exit 2 on an incompatible database)\n"
 	"  --list-migrations   print the migrations this binary knows, \"ID NAME\" a line\n"
-	"  --system            use /var/lib/banger and /run/banger/bangerd.sock\n"
-	"  --state-dir DIR     state directory (database DIR/banger.db); also $BANGER_STATE_DIR\n"
-	"  --db PATH           the database file itself\n"
-	"  --socket PATH       the control socket\n"
+	"  --system            system paths: /var/lib/banger, /run/banger/bangerd.sock\n"
+	"  --state-dir DIR     the state directory (default: $BANGER_STATE_DIR, else\n"
+	"                      $XDG_STATE_HOME/banger, else ~/.local/state/banger)\n"
+	"  --db PATH           the database (default: DIR/banger.db)\n"
+	"  --socket PATH       the control socket (default: DIR/bangerd.sock, or\n"
+	"                      $XDG_RUNTIME_DIR/banger/bangerd.sock when that is set)\n"
 	"  --version           print the version\n"
 	"  --help              print this help\n"
 	"\n"
@@ -87,14 +89,18 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 	if (optind < argc)
 		return usage_error(errout, "unexpected argument");
 	if (actions > 1)
-		return usage_error(errout, "give at most one action");
+		return usage_error(errout, "one action at most: --check-migrations, --migrate, "
+				   "--list-migrations, --version or --help");
 	if (json && action != CHECK)
 		return usage_error(errout, "--json goes with --check-migrations");
 	if (popts.state_dir && popts.db)
 		return usage_error(errout, "--state-dir and --db exclude each other");
-	if ((popts.state_dir && !popts.state_dir[0]) || (popts.db && !popts.db[0]) ||
-	    (popts.socket && !popts.socket[0]))
-		return usage_error(errout, "an empty path");
+	if (popts.state_dir && !popts.state_dir[0])
+		return usage_error(errout, "--state-dir: an empty path");
+	if (popts.db && !popts.db[0])
+		return usage_error(errout, "--db: an empty path");
+	if (popts.socket && !popts.socket[0])
+		return usage_error(errout, "--socket: an empty path");
 
 	switch (action) {
 	case VERSION: fprintf(out, "%s\n", BANGER_VERSION); return 0;

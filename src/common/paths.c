@@ -77,15 +77,44 @@ static int resolve_socket(const struct paths_options *opts, const char *state_di
 	return join(out, size, state_dir, PATHS_SOCKET_NAME, err);
 }
 
+/* The directory part of path, resolved once when it exists: systemd's
+ * DynamicUser makes /var/lib/banger a symlink to private/banger, and the
+ * store opens with SQLITE_OPEN_NOFOLLOW, which refuses a symlink anywhere
+ * in a path. The last component is kept as given, so that a database file
+ * that is itself a symlink is still refused (O_NOFOLLOW). A directory that
+ * does not exist yet is left as it is: whoever creates it makes no link. */
+static int resolve_parent(char *path, size_t size, struct banger_error *err)
+{
+	char copy[PATH_MAX], base[PATH_MAX], dir[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(base, sizeof(base), "%s", basename(copy));
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (realpath(dirname(copy), dir) == NULL)
+		return 0;
+	return strcmp(dir, "/") == 0 ? join(path, size, "", base, err) : join(path, size, dir, base, err);
+}
+
+/* The state directory itself, resolved when it exists (see above). */
+static void resolve_dir(char *path, size_t size)
+{
+	char real[PATH_MAX];
+	if (realpath(path, real) != NULL && strlen(real) < size)
+		memcpy(path, real, strlen(real) + 1);
+}
+
 int paths_resolve(const struct paths_options *opts, struct banger_paths *out,
 		  struct banger_error *err)
 {
 	int rc = resolve_state_dir(opts, out->state_dir, sizeof(out->state_dir), err);
 	if (rc)
 		return rc;
+	rc = resolve_socket(opts, out->state_dir, out->socket, sizeof(out->socket), err);
+	if (rc)
+		return rc;
 	rc = opts->db ? join(out->db, sizeof(out->db), opts->db, NULL, err)
 		      : join(out->db, sizeof(out->db), out->state_dir, PATHS_DB_NAME, err);
 	if (rc)
 		return rc;
-	return resolve_socket(opts, out->state_dir, out->socket, sizeof(out->socket), err);
+	resolve_dir(out->state_dir, sizeof(out->state_dir));
+	return resolve_parent(out->db, sizeof(out->db), err);
 }

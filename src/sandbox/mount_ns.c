@@ -19,10 +19,13 @@
  *    off it); the plan refuses any path under that name, so nothing we
  *    create can land in the machine's tree;
  *  3 the plan: directories and symlinks (on our tmpfs), then each bind
- *    mount from the old root, non-recursive (a submount of a granted tree
- *    is not granted), remounted MS_RDONLY|MS_NOSUID|MS_NODEV, and
- *    MS_NOEXEC unless it holds code the loader maps executable; /dev/null
- *    alone keeps its device (no MS_NODEV);
+ *    mount from the old root, made read-only, nosuid, nodev, and noexec
+ *    unless it holds code the loader maps executable (/dev/null alone
+ *    keeps its device), with mount_setattr(AT_RECURSIVE): a granted tree
+ *    comes with its submounts, as Landlock's rule beneath it grants them,
+ *    and every one of them read-only too. A kernel without mount_setattr
+ *    (before 5.12) gets non-recursive binds remounted one by one: a
+ *    submount is then left out, never left writable;
  *  4 the machine's root detached (umount2 MNT_DETACH) and its directory
  *    removed: no path leads out any more;
  *  5 the new root itself remounted read-only, nosuid, nodev, noexec.
@@ -44,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <stdint.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -216,7 +220,14 @@ void mount_plan_free(struct mount_plan *plan)
 	plan->count = plan->cap = 0;
 }
 
-static int op_apply(const struct mount_op *op)
+/* MS_* flags of the plan as mount_setattr() attributes. */
+static uint64_t mount_attrs(unsigned long flags)
+{
+	return ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0) | ((flags & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
+	       ((flags & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) | ((flags & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+static int op_apply(const struct mount_op *op, bool setattr)
 {
 	const char *dst = op->path;
 	char src[PATH_MAX + sizeof(OLD_ROOT)];
@@ -238,6 +249,13 @@ static int op_apply(const struct mount_op *op)
 		break;
 	}
 	}
+	if (setattr) {
+		struct mount_attr attr = { .attr_set = mount_attrs(op->flags) };
+		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+		    syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof(attr)) != 0)
+			return -errno;
+		return 0;
+	}
 	if (mount(src, dst, NULL, MS_BIND, NULL) != 0 ||
 	    mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | op->flags, NULL) != 0)
 		return -errno;
@@ -255,8 +273,10 @@ int mount_plan_enter(const struct mount_plan *plan)
 	    chdir("/tmp") != 0 || mkdir(OLD_ROOT + 1, 0700) != 0 ||
 	    syscall(SYS_pivot_root, ".", OLD_ROOT + 1) != 0 || chdir("/") != 0)
 		return -errno;
+	/* mount_setattr(2) is there unless the kernel does not know it. */
+	bool setattr = syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) != 0 && errno != ENOSYS;
 	for (size_t i = 0; i < plan->count; i++) {
-		int rc = op_apply(&plan->ops[i]);
+		int rc = op_apply(&plan->ops[i], setattr);
 		if (rc != 0)
 			return rc;
 	}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "banger/owner.h"
 #include "internal.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -110,12 +111,22 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	if (tmp_path(dest, tmp, sizeof(tmp)) != 0)
 		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", dest);
 	unlink(tmp);	/* what a killed backup left */
-	/* 0600 before SQLite writes a byte of it. */
+	struct banger_owner owner;
+	int rc = banger_owner_of(path, &owner);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: %s", path, strerror(-rc));
+	/* 0600 and the database owner's before SQLite writes a byte of it. */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return banger_error_set(err, -errno, "%s: %s", tmp, strerror(errno));
+	rc = banger_owner_give_fd(fd, &owner);
 	close(fd);
-	int rc = store_read_consistent(path, backup_from, tmp, err);
+	if (rc != 0) {
+		unlink(tmp);
+		return banger_error_set(err, rc, "%s: cannot give it to the database's owner: %s", tmp,
+					strerror(-rc));
+	}
+	rc = store_read_consistent(path, backup_from, tmp, err);
 	if (rc == STORE_READ_FRESH)
 		rc = 0;	/* nothing there yet: an empty file is an empty database */
 	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by make_rollback_mode() */
@@ -125,9 +136,32 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	return rc;
 }
 
+/* The restored database and whatever SQLite made beside it belong to the
+ * database's owner, as they did before (root's SQLite gives its sidecars
+ * the main file's owner, but a main file it had to create is root's). */
+static int give_back(const char *path, const struct banger_owner *owner, struct banger_error *err)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char file[PATH_MAX + 16];
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+		int rc = banger_owner_give_path(file, owner);
+		if (rc != 0)
+			return banger_error_set(err, rc, "%s: cannot give it back to its owner: %s", file,
+						strerror(-rc));
+	}
+	return 0;
+}
+
 int store_restore(const char *backup, const char *path, struct banger_error *err)
 {
 	sqlite3 *src = NULL;
+	/* The database's owner; the backup's when the database is gone
+	 * (store_backup gave it the same owner). */
+	struct stat st;
+	if (lstat(path, &st) != 0 && lstat(backup, &st) != 0)
+		return banger_error_set(err, -errno, "%s: %s", backup, strerror(errno));
+	struct banger_owner owner = { st.st_uid, st.st_gid };
 	int rc = sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW |
 				 SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK)
@@ -135,5 +169,5 @@ int store_restore(const char *backup, const char *path, struct banger_error *err
 	else
 		rc = copy_into(src, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
 	sqlite3_close_v2(src);
-	return rc;
+	return rc == 0 ? give_back(path, &owner, err) : rc;
 }

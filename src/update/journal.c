@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "banger/owner.h"
 #include "banger/update.h"
 
 #define JOURNAL_NAME "update.journal"
@@ -42,13 +43,18 @@ int journal_write(const char *state_dir, const struct journal *j, struct banger_
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	journal_path(state_dir, path, sizeof(path), "");
 	journal_path(state_dir, tmp, sizeof(tmp), ".tmp");
-	FILE *f = fopen(tmp, "we");
+	struct banger_owner owner;
+	int rc = banger_owner_of(j->db[0] ? j->db : path, &owner);
+	FILE *f = rc == 0 ? fopen(tmp, "we") : NULL;
 	if (f == NULL)
-		return banger_error_set(err, -errno, "%s: %s", tmp, strerror(errno));
+		return banger_error_set(err, rc ? rc : -errno, "%s: %s", tmp, strerror(rc ? -rc : errno));
+	/* The database owner's, like everything in the state dir. */
+	rc = banger_owner_give_fd(fileno(f), &owner);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		fprintf(f, "%s=%s\n", fields[i].key, (const char *)j + fields[i].offset);
 	fprintf(f, "timeout_s=%u\n", j->timeout_s);
-	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+	if (rc == 0)
+		rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
 	if (fclose(f) != 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) != 0)

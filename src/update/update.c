@@ -16,16 +16,13 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "banger/clock.h"
@@ -34,7 +31,6 @@
 #include "banger/store.h"
 #include "banger/update.h"
 
-extern char **environ;
 
 struct run {
 	const struct update_options *o;
@@ -77,100 +73,6 @@ static void report(const char *what, int code)
 	closelog();
 }
 
-/* Run "/bin/sh -c CMD" with a deadline; 0 when it exited 0. */
-static int run_shell(const char *cmd, unsigned timeout_s, FILE *errout)
-{
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	pid_t parent = getpid();
-	fflush(errout);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* The restart command dies with the updater: a killed update must
-		 * not leave its restart running while --recover restarts too.
-		 * (What the command starts in the background is not affected.) */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(127);
-		execve("/bin/sh", argv, environ);
-		_exit(127);
-	}
-	for (unsigned waited = 0;; waited += 50) {
-		int status;
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-		if (waited >= timeout_s * 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			fprintf(errout, "banger: the restart command did not finish within %us\n", timeout_s);
-			return -1;
-		}
-		struct timespec t = { 0, 50 * 1000 * 1000 };
-		nanosleep(&t, NULL);
-	}
-}
-
-/* systemd's word on why a unit is down, e.g. "start-limit-hit". */
-static void systemd_result(const char *unit, FILE *errout)
-{
-	char cmd[256], result[64] = "";
-	snprintf(cmd, sizeof(cmd), "systemctl show -p Result --value '%s' 2>/dev/null", unit);
-	FILE *p = popen(cmd, "re");
-	if (p && fgets(result, sizeof(result), p))
-		result[strcspn(result, "\n")] = '\0';
-	if (p)
-		pclose(p);
-	if (strcmp(result, "start-limit-hit") == 0)
-		fprintf(errout, "banger: %s hit its start limit: 'systemctl reset-failed %s' before "
-			"starting it again\n", unit, unit);
-	else if (result[0] && strcmp(result, "success") != 0)
-		fprintf(errout, "banger: systemd says %s: %s\n", unit, result);
-}
-
-static int restart(struct run *r, const char *how)
-{
-	if (how[0] == '\0')
-		return 0;
-	if (strncmp(how, "cmd:", 4) == 0)
-		return run_shell(how + 4, r->o->timeout_s, r->errout);
-	if (strncmp(how, "systemd:", 8) == 0) {
-		char cmd[256];
-		snprintf(cmd, sizeof(cmd), "systemctl restart '%s'", how + 8);
-		int rc = run_shell(cmd, r->o->timeout_s, r->errout);
-		if (rc != 0)
-			systemd_result(how + 8, r->errout);
-		return rc;
-	}
-	return -1;
-}
-
-/* The daemon at socket answers with version (and a compatible schema),
- * from another pid than old_pid, within timeout_s. */
-static int healthy(struct run *r, const char *socket, const char *version, long old_pid,
-		   char *why, size_t why_size)
-{
-	struct control_status st;
-	struct banger_error err = { 0 };
-	struct timespec t = { 0, 100 * 1000 * 1000 };
-	snprintf(why, why_size, "nothing answered");
-	int64_t deadline = banger_now_ms() + (int64_t)r->o->timeout_s * 1000;
-	for (;;) {
-		if (control_status(socket, 500, &st, &err) == 0) {
-			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
-			    st.pid != old_pid)
-				return 0;
-			snprintf(why, why_size, "version %s, schema %s, pid %ld", st.version, st.schema_state,
-				 st.pid);
-		} else {
-			snprintf(why, why_size, "%s", err.msg);
-		}
-		if (banger_now_ms() >= deadline)
-			return -1;
-		nanosleep(&t, NULL);
-	}
-}
-
 static void prev_path(const char *target, char *out, size_t size)
 {
 	snprintf(out, size, "%s.prev", target);
@@ -210,13 +112,14 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 		}
 		progress(r, "rollback: the database is back as it was before the update");
 	}
-	if (restart(r, j->restart) != 0) {
-		fprintf(r->errout, "banger: rollback failed: the restart failed; the old binary and "
-			"database are back in place: start bangerd by hand and check 'banger status'\n");
+	if (update_restart(j->restart, r->o->timeout_s, true, health, sizeof(health)) != 0) {
+		fprintf(r->errout, "banger: rollback failed: %s; the old binary and database are back "
+			"in place: start bangerd by hand and check 'banger status'\n", health);
 		return UPDATE_EXIT_ROLLBACK_FAILED;
 	}
 	if (j->restart[0] && j->old_version[0] &&
-	    healthy(r, j->socket, j->old_version, -1, health, sizeof(health)) != 0) {
+	    update_healthy(j->restart, j->socket, j->old_version, -1, r->o->timeout_s, health,
+			   sizeof(health)) != 0) {
 		fprintf(r->errout, "banger: rollback failed: the old bangerd %s does not answer either "
 			"(%s); the old binary and database are back in place: check its logs, then "
 			"start it by hand\n", j->old_version, health);
@@ -255,37 +158,19 @@ static int recover(struct run *r)
 	return rc == UPDATE_EXIT_ROLLED_BACK ? 0 : rc;
 }
 
-static int take_lock(struct run *r, int *fd)
-{
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/update.lock", r->state_dir);
-	if (mkdir(r->state_dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		return -errno;
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
-		return -errno;
-	return 0;
-}
-
 static int start_run(struct run *r, const struct update_options *o, FILE *errout, int *lock_fd)
 {
+	struct banger_error err = { 0 };
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->errout = errout;
 	r->start_ms = banger_now_ms();
 	snprintf(r->state_dir, sizeof(r->state_dir), "%s", o->state_dir);
-	int rc = take_lock(r, lock_fd);
-	if (rc == -EWOULDBLOCK) {
-		fprintf(errout, "banger: another update holds %s/update.lock\n", r->state_dir);
-		return UPDATE_EXIT_LOCKED;
-	}
-	if (rc != 0) {
-		fprintf(errout, "banger: cannot lock %s/update.lock: %s\n", r->state_dir, strerror(-rc));
-		return UPDATE_EXIT_CHECK_FAILED;
-	}
-	return -1;
+	int rc = update_lock(r->state_dir, false, lock_fd, &err);
+	if (rc == 0)
+		return -1;
+	fprintf(errout, "banger: %s\n", err.msg);
+	return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
 }
 
 int update_recover(const struct update_options *o, FILE *out, FILE *errout)
@@ -370,7 +255,8 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	if (realpath(dirname(target_dir), target_dir) == NULL ||
 	    snprintf(j.target, sizeof(j.target), "%s/%s", target_dir, target_base) >= (int)sizeof(j.target) ||
 	    lstat(j.target, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(errout, "banger: %s: the target must be an existing regular file\n", o->target);
+		fprintf(errout, "banger: update: the target %s is not an existing regular file: "
+			"pass --target with the bangerd to replace\n", o->target);
 		code = UPDATE_EXIT_USAGE;
 		goto out;
 	}
@@ -381,7 +267,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	if (update_resolve_db(o->db, j.db, sizeof(j.db), db_dir, sizeof(db_dir), &err) != 0) {
-		fprintf(errout, "banger: %s\n", err.msg);
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
@@ -391,7 +277,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	progress(&r, "stage: %s into %s", o->from, target_dir);
 	if (update_stage_verified(o->from, target_dir, true, o->sha256, o->minisig, o->pubkey,
 				  &staged, &err) != 0) {
-		fprintf(errout, "banger: update refused: %s: %s\n", o->from, err.msg);
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}
@@ -425,11 +311,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		snprintf(j.old_version, sizeof(j.old_version), "%s", old.version);
 		old_pid = old.pid;
 	}
-	if (o->restart_cmd)
-		snprintf(j.restart, sizeof(j.restart), "cmd:%s", o->restart_cmd);
-	else if (!o->no_restart && access("/run/systemd/system", F_OK) == 0 &&
-		 run_shell("systemctl cat bangerd.service >/dev/null 2>&1", 10, errout) == 0)
-		snprintf(j.restart, sizeof(j.restart), "systemd:bangerd.service");
+	update_restart_choose(o, j.restart, sizeof(j.restart));
 	if (v.code == 1 && snprintf(j.backup, sizeof(j.backup), "%s.pre-update", j.db) >= (int)sizeof(j.backup)) {
 		fprintf(errout, "banger: %s: path too long\n", j.db);
 		code = UPDATE_EXIT_CHECK_FAILED;
@@ -476,12 +358,15 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 			 : "no --restart-cmd, and no systemd unit bangerd.service");
 	} else {
 		progress(&r, "restart: %s", j.restart);
-		if (restart(&r, j.restart) != 0) {
-			code = rollback(&r, &j, "the restart failed");
+		if (update_restart(j.restart, o->timeout_s, false, health, sizeof(health)) != 0) {
+			char why[600];
+			snprintf(why, sizeof(why), "the restart failed: %.500s", health);
+			code = rollback(&r, &j, why);
 			goto out;
 		}
 		test_pause(&r, "health");
-		if (healthy(&r, j.socket, j.new_version, old_pid, health, sizeof(health)) != 0) {
+		if (update_healthy(j.restart, j.socket, j.new_version, old_pid, o->timeout_s, health,
+				   sizeof(health)) != 0) {
 			char why[600];
 			snprintf(why, sizeof(why), "the new bangerd %s is not healthy: %.400s", j.new_version, health);
 			code = rollback(&r, &j, why);

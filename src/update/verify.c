@@ -142,7 +142,8 @@ static int load_pubkey(const char *key, unsigned char pk[42], struct banger_erro
 		b64 = line;
 	}
 	if (base64(b64, pk, 42) != 0 || memcmp(pk, "Ed", 2) != 0)
-		return banger_error_set(err, -EINVAL, "not a minisign public key: %.60s", key);
+		return banger_error_set(err, -EINVAL, "--pubkey %.60s: neither a file nor a minisign public key",
+					key);
 	return 0;
 }
 

@@ -71,9 +71,10 @@ check_only() {
 @test "a missing --from, a directory, an empty file: exit 4 with the reason" {
 	check_only --from "$WORK/nothing"
 	[ "$status" -eq 4 ]
-	[[ "$stderr" == *"No such file"* ]]
+	[ "$stderr" = "banger: update refused: --from $WORK/nothing: No such file or directory" ]
 	check_only --from "$WORK"
 	[ "$status" -eq 4 ]
+	[ "$stderr" = "banger: update refused: --from $WORK: not a regular file" ]
 	: > "$WORK/empty"
 	check_only --from "$WORK/empty"
 	[ "$status" -eq 4 ]
@@ -120,13 +121,52 @@ check_only() {
 	[[ "$output" == *"pseudo filter code"* ]] || [[ "$output" == *"ALLOW"* ]]
 }
 
-@test "--version and --help" {
-	run "$BANGER" --version
+@test "--version prints the version alone, for both programs" {
+	run --separate-stderr "$BANGER" --version
 	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[A-Za-z0-9.+~:_-]+$ ]]
+	[ -z "$stderr" ]
 	[ "$output" = "$("$BANGERD" --version)" ]
-	run "$BANGER" --help
+}
+
+@test "--help, help COMMAND and COMMAND --help: the synopsis and every option, on stdout, exit 0" {
+	run --separate-stderr "$BANGER" --help
+	[ "$status" -eq 0 ] && [ -z "$stderr" ]
+	[[ "$output" == "usage: banger status"*"banger update"*"banger policy"*"banger help [COMMAND]"* ]]
+	[ "$output" = "$("$BANGER" help)" ]
+	for cmd in status update policy; do
+		run --separate-stderr "$BANGER" "$cmd" --help
+		[ "$status" -eq 0 ] && [ -z "$stderr" ] || { echo "$cmd --help: $status $stderr"; false; }
+		[[ "$output" == "usage: banger $cmd "*"  --help"*"print this help"* ]]
+		[ "$output" = "$("$BANGER" help "$cmd")" ]
+	done
+	# --help wins over the options before it, as the help of a command
+	run "$BANGER" update --from x --help
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"banger update"* ]]
+	[[ "$output" == "usage: banger update"* ]]
+}
+
+@test "the common refusals, word for word" {
+	: > "$WORK/bin/bangerd"
+	run --separate-stderr "$BANGER" update --from "$WORK/nothing" --target "$WORK/bin/bangerd" --db "$DB" --no-restart
+	[ "$status" -eq 4 ]
+	[ "${stderr##*$'\n'}" = "banger: update refused: --from $WORK/nothing: No such file or directory" ]
+	run --separate-stderr "$BANGER" update --from "$STAGED_BANGERD" --target "$WORK/none/bangerd" --db "$DB" --no-restart
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "banger: update: the target $WORK/none/bangerd is not an existing regular file: pass --target with the bangerd to replace" ]
+	echo garbage > "$DB"
+	check_only --from "$STAGED_BANGERD"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "banger: update refused: the check exited with 3: bangerd: cannot inspect $(realpath "$DB"): not a SQLite database" ]
+	check_only --from "$STAGED_BANGERD" --sha256 abc
+	[ "$status" -eq 64 ]
+	[ "${stderr%%$'\n'*}" = "banger: update: --sha256 'abc': not 64 hex digits" ]
+	check_only --from "$STAGED_BANGERD" --timeout 0
+	[ "$status" -eq 64 ]
+	[ "${stderr%%$'\n'*}" = "banger: update: --timeout '0': not whole seconds from 1 to 3600" ]
+	run --separate-stderr "$BANGER" update --target "$WORK/bin/bangerd"
+	[ "$status" -eq 64 ]
+	[ "${stderr%%$'\n'*}" = "banger: update: --from PATH is required: the new bangerd" ]
 }
 
 @test "--sha256: the staged copy's hash must match, else exit 4 naming the copy's hash" {
@@ -186,5 +226,6 @@ make_keys() {
 	[ "$status" -eq 4 ]
 	check_only --from "$WORK/new-bangerd" --minisig "$WORK/sig" --pubkey "not-a-key"
 	[ "$status" -eq 4 ]
+	[ "$stderr" = "banger: update refused: --pubkey not-a-key: neither a file nor a minisign public key" ]
 	[ -z "$(ls -A "$WORK/bin")" ]
 }

@@ -1,8 +1,13 @@
 #!/usr/bin/env bats
-# Every command has a man page, and every man page renders without a
-# warning from man/groff.
+# Every command has a man page that renders without a warning from
+# man/groff, and a --help whose options it accepts and the bash completion
+# offers, no more, no fewer.
 
 load helpers
+bats_require_minimum_version 1.5.0
+
+setup() { common_setup; }
+teardown() { common_teardown; }
 
 MAN=$BATS_TEST_DIRNAME/../../packaging/man
 
@@ -60,10 +65,62 @@ complete_words() {
 	echo "${COMPREPLY[*]}"
 }
 
-@test "bash completion offers the commands and their options" {
-	[ "$(complete_words banger "")" = "status update policy --version --help" ]
-	[[ "$(complete_words banger update --che)" = "--check-only" ]]
-	[ "$(complete_words banger policy "")" = "check show" ]
-	[ "$(complete_words bangerd --check)" = "--check-migrations" ]
-	[ "$(complete_words bangerd --li)" = "--list-migrations" ]
+# The words a --help lists, sorted, one a line: its option and command
+# lines are the ones indented by exactly two spaces.
+help_words() {
+	"$@" --help | sed -nE 's/^  ([a-z][a-z-]*|--[a-z0-9-]+).*/\1/p' | sort
+}
+
+# Every option a --help lists, with its argument's name when it takes one:
+# "--from PATH", "--json".
+help_options() {
+	"$@" --help | sed -nE 's/^  (--[a-z0-9-]+)( [A-Z]+)? .*/\1\2/p'
+}
+
+sorted() { tr ' ' '\n' | sed '/^$/d' | sort; }
+
+@test "help lists what the bash completion offers: every command, subcommand and option" {
+	local banger=$BANGER_BUILD/banger
+	[ -n "$(help_words "$banger" update)" ]
+	[ "$(complete_words banger "" | sorted)" = "$(help_words "$banger")" ]
+	for cmd in status update; do
+		[ "$(complete_words banger "$cmd" - | sorted)" = "$(help_words "$banger" "$cmd")" ] ||
+			{ echo "banger $cmd: offers '$(complete_words banger "$cmd" -)'"; false; }
+	done
+	[ "$(complete_words banger policy "" | sorted)" = "$(help_words "$banger" policy)" ]
+	[ "$(complete_words banger help "" | sorted)" = "$(help_words "$banger" | grep -v '^-')" ]
+	[ "$(complete_words bangerd - | sorted)" = "$(help_words "$BANGERD")" ]
+}
+
+@test "bash completion completes an option's argument with a file or nothing, a flag with options" {
+	local banger=$BANGER_BUILD/banger opt arg words
+	cd "$WORK"
+	touch a-file
+	for prog in "banger status" "banger update" bangerd; do
+		local bin=$BANGER_BUILD/$prog
+		while read -r opt arg; do
+			words=$(complete_words $prog "$opt" "")
+			if [ -n "$arg" ]; then
+				! sorted <<<"$words" | grep -q '^--' || { echo "$prog $opt $arg: offers '$words'"; false; }
+			else
+				sorted <<<"$words" | grep -q '^--' || { echo "$prog $opt: offers '$words'"; false; }
+			fi
+		done < <(help_options $bin)
+	done
+	[ "$(complete_words banger update --from "")" = a-file ]
+	[ "$(complete_words banger policy check "")" = a-file ]
+	[ "$(complete_words banger update --che)" = --check-only ]
+	[ "$(complete_words bangerd --li)" = --list-migrations ]
+}
+
+@test "every option --help lists is one the command accepts" {
+	local prog bin opt arg
+	for prog in "banger status" "banger update" bangerd; do
+		bin=$BANGER_BUILD/$prog
+		while read -r opt arg; do
+			# A trailing argument stops every command before it acts.
+			run --separate-stderr $bin "$opt" ${arg:+x} unexpected
+			[[ "$stderr" != *"unknown option"* ]] || { echo "$prog $opt: $stderr"; false; }
+		done < <(help_options $bin)
+	done
 }

@@ -60,8 +60,8 @@ update() {
 		--timeout 10 "$@"
 }
 
-# Everything but the lock file, which an update creates once and keeps.
-install_state() { dir_state "$WORK" | grep -v 'update.lock\|daemon.log'; }
+# Everything but the daemon's log.
+install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 
 @test "migrations needed: swapped, migrated, data kept, backup made, new daemon healthy" {
 	update --from "$STAGED_BANGERD"
@@ -135,6 +135,29 @@ install_state() { dir_state "$WORK" | grep -v 'update.lock\|daemon.log'; }
 	[ ! -e "$STATE/update.journal" ]
 }
 
+# systemd's DynamicUser: the database and its state dir belong to a uid of
+# their own, and root's update must leave nothing there that is root's.
+@test "a database owned by another user: the backup, journal and restored database stay that user's" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to own files as another user"
+	chown -R 65534:65534 "$STATE"
+	BANGER_TEST_PAUSE_AT=swap "$INST/bin/banger" update --state-dir "$STATE" \
+		--restart-cmd "$WORK/restart.sh" --from "$STAGED_BANGERD" 2>"$WORK/first.err" &
+	PAUSED=$!
+	for _ in $(seq 200); do grep -q paused "$WORK/first.err" && break; sleep 0.05; done
+	cat "$WORK/first.err"
+	[ -f "$STATE/update.journal" ] && [ -f "$DB.pre-update" ]
+	[ -z "$(find "$STATE" ! -user 65534 -o ! -group 65534)" ]
+	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
+	rm -f "$WORK/first.err"
+	# a crash rollback restores the database as root
+	BANGER_TEST_CRASH_AFTER_OPEN=1 update --from "$HOOKS/bangerd" --timeout 3
+	echo "$stderr"
+	[ "$status" -eq 5 ]
+	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
+	found=$(find "$STATE" ! -user 65534 -o ! -group 65534)
+	[ -z "$found" ] || { ls -la "$STATE"; false; }
+}
+
 @test "a rollback that cannot complete: exit 6 and the message says what to do" {
 	run --separate-stderr "$INST/bin/banger" update --state-dir "$STATE" --restart-cmd false \
 		--timeout 3 --from "$STAGED_BANGERD"
@@ -150,6 +173,11 @@ install_state() { dir_state "$WORK" | grep -v 'update.lock\|daemon.log'; }
 	for _ in $(seq 200); do grep -q paused "$WORK/first.err" && break; sleep 0.05; done
 	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"another update is running on $STATE"* ]]
+	# a check-only run would answer about a state that is about to change
+	run --separate-stderr "$INST/bin/banger" update --check-only --state-dir "$STATE" --from "$STAGED_BANGERD"
+	[ "$status" -eq 75 ]
+	[ -z "$output" ]
 	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
 	rm -f "$WORK/first.err"
 	run "$INST/bin/banger" update --recover --state-dir "$STATE"
@@ -251,7 +279,7 @@ backup_on_full_disk() {
 	echo "$stderr"
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"the backup failed"*"full"* ]]
-	[ "$(cd "$STATE.after" && ls -A)" = "$(printf '%s\nupdate.lock' "$BEFORE")" ]
+	[ "$(cd "$STATE.after" && ls -A)" = "$BEFORE" ]
 	[ "$(sha256sum < "$STATE.after/banger.db")" = "$DB_SHA" ]
 	[ "$("$FIXTURE" dump "$STATE.after/banger.db")" = "$DUMP" ]
 	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
@@ -264,7 +292,7 @@ update_with_eio() {
 	local prefix=$1 after=$2
 	shift 2
 	PID_BEFORE=$(status_field .pid)
-	BEFORE=$(cd "$STATE" && ls -A | grep -vx update.lock)
+	BEFORE=$(cd "$STATE" && ls -A)
 	BIN_BEFORE=$(cd "$INST/bin" && ls -A)
 	LD_PRELOAD=$BANGER_BUILD/tests/libeio.so BANGER_EIO_PATH=$prefix BANGER_EIO_AFTER=$after \
 		update --from "$STAGED_BANGERD" "$@"
@@ -287,7 +315,7 @@ assert_untouched() {
 	[[ "$stderr" == *"eio: write $INST/bin/#"*"(injected)"* ]]
 	[[ "$stderr" == *"cannot stage in $INST/bin: Input/output error"* ]]
 	assert_untouched
-	[ "$(cd "$STATE" && ls -A | grep -vx update.lock)" = "$BEFORE" ]
+	[ "$(cd "$STATE" && ls -A)" = "$BEFORE" ]
 }
 
 @test "EIO while syncing the staged copy: exit 4, nothing changed or left" {
@@ -304,7 +332,7 @@ assert_untouched() {
 	[[ "$stderr" == *"eio: "*"$STATE/banger.db.pre-update.tmp: EIO (injected)"* ]]
 	[[ "$stderr" == *"the backup failed: $STATE/banger.db.pre-update.tmp: "*"disk I/O error"* ]]
 	assert_untouched
-	[ "$(cd "$STATE" && ls -A | grep -vx update.lock)" = "$BEFORE" ]
+	[ "$(cd "$STATE" && ls -A)" = "$BEFORE" ]
 }
 
 @test "EIO while syncing the backup: exit 3, nothing changed or left" {
@@ -313,7 +341,7 @@ assert_untouched() {
 	[[ "$stderr" == *"eio: fsync $STATE/banger.db.pre-update.tmp: EIO (injected)"* ]]
 	[[ "$stderr" == *"the backup failed: $STATE/banger.db.pre-update.tmp: Input/output error"* ]]
 	assert_untouched
-	[ "$(cd "$STATE" && ls -A | grep -vx update.lock)" = "$BEFORE" ]
+	[ "$(cd "$STATE" && ls -A)" = "$BEFORE" ]
 }
 
 @test "EIO while writing the journal: exit 3 before anything changes" {

@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "banger/paths.h"
 
@@ -83,6 +85,45 @@ static void test_overrides_in_order(void **state)
 	assert_string_equal(p.socket, "/x/bangerd.sock");
 }
 
+/* systemd's DynamicUser: /var/lib/banger -> private/banger. */
+static void test_a_state_dir_behind_a_symlink_is_resolved_once(void **state)
+{
+	(void)state;
+	char top[] = "/tmp/banger-paths.XXXXXX", real[PATH_MAX], link[PATH_MAX], want[PATH_MAX + 16];
+	assert_non_null(mkdtemp(top));
+	snprintf(real, sizeof(real), "%s/private", top);
+	snprintf(link, sizeof(link), "%s/banger", top);
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink("private", link), 0);
+	struct banger_paths p = resolve((struct paths_options){ .state_dir = link });
+	assert_string_equal(p.state_dir, real);
+	snprintf(want, sizeof(want), "%s/banger.db", real);
+	assert_string_equal(p.db, want);
+	/* --db through the link: its directory resolved, its name kept */
+	snprintf(want, sizeof(want), "%s/x.db", link);
+	p = resolve((struct paths_options){ .db = want });
+	snprintf(want, sizeof(want), "%s/x.db", real);
+	assert_string_equal(p.db, want);
+	rmdir(real);
+	unlink(link);
+	rmdir(top);
+}
+
+/* The database file itself is never resolved: a symlink there stays a
+ * symlink, for O_NOFOLLOW to refuse. */
+static void test_a_database_that_is_a_symlink_is_not_resolved(void **state)
+{
+	(void)state;
+	char top[] = "/tmp/banger-paths.XXXXXX", db[PATH_MAX];
+	assert_non_null(mkdtemp(top));
+	snprintf(db, sizeof(db), "%s/banger.db", top);
+	assert_int_equal(symlink("/etc/passwd", db), 0);
+	struct banger_paths p = resolve((struct paths_options){ .db = db });
+	assert_string_equal(p.db, db);
+	unlink(db);
+	rmdir(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +132,8 @@ int main(void)
 		cmocka_unit_test_setup(test_user_mode_falls_back_to_home_and_state_dir_socket, clean_env),
 		cmocka_unit_test_setup(test_relative_xdg_values_are_ignored, clean_env),
 		cmocka_unit_test_setup(test_overrides_in_order, clean_env),
+		cmocka_unit_test_setup(test_a_state_dir_behind_a_symlink_is_resolved_once, clean_env),
+		cmocka_unit_test_setup(test_a_database_that_is_a_symlink_is_not_resolved, clean_env),
 	};
 	return cmocka_run_group_tests_name("paths", tests, NULL, NULL);
 }

@@ -1,0 +1,270 @@
+/* RESTART and HEALTH: how the update starts bangerd again, and how it
+ * knows that the one which answers is the one it wanted.
+ *
+ * The way is chosen once and written into the journal, so that a
+ * recovery restarts the same way:
+ *   "cmd:CMD"            --restart-cmd, run by /bin/sh -c
+ *   "systemd:UNIT"       --system, under the system's systemd
+ *   "systemd-user:UNIT"  user mode, under the user's own systemd
+ *   ""                   nothing (--no-restart, or no manager runs the unit)
+ *
+ * Under systemd, systemctl's own lines ("Job for ... failed ... See
+ * journalctl -xeu ...") are captured, not shown: the operator reads what
+ * systemd said in banger's own line, with the unit's Result. The health
+ * check watches the unit too, so that a release that keeps dying (the
+ * unit has Restart=on-failure) is recognised at its first death, not when
+ * --timeout runs out.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banger/clock.h"
+#include "banger/control.h"
+#include "banger/update.h"
+
+extern char **environ;
+
+#define UNIT "bangerd.service"
+
+/* Run argv (execvp) with a deadline. With out, its stdout and stderr are
+ * captured there (what fits, NUL-terminated); without, they are ours. 0
+ * when it exited 0, 1 when it exited otherwise, -ETIMEDOUT (killed at the
+ * deadline), or < 0 when it could not run. */
+static int run_argv(char *const argv[], unsigned timeout_s, char *out, size_t out_size)
+{
+	int pipefd[2] = { -1, -1 };
+	if (out && pipe2(pipefd, O_CLOEXEC) != 0)
+		return -errno;
+	pid_t parent = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* The restart dies with the updater: a killed update must not
+		 * leave its restart running while --recover restarts too.
+		 * (What the command starts in the background is not affected.) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(127);
+		if (out && (dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0))
+			_exit(127);
+		execvpe(argv[0], argv, environ);
+		_exit(127);
+	}
+	int e = errno;
+	if (out)
+		close(pipefd[1]);
+	if (pid < 0) {
+		if (out)
+			close(pipefd[0]);
+		return -e;
+	}
+	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
+	/* Read until the end of its output (or the deadline), then reap. */
+	size_t len = 0;
+	while (out) {
+		int64_t left = deadline - banger_now_ms();
+		struct pollfd p = { pipefd[0], POLLIN, 0 };
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		char buf[512];
+		ssize_t n = read(pipefd[0], buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		size_t take = (size_t)n < out_size - 1 - len ? (size_t)n : out_size - 1 - len;
+		memcpy(out + len, buf, take);
+		len += take;
+	}
+	if (out) {
+		out[len] = '\0';
+		close(pipefd[0]);
+	}
+	for (;;) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+		if (banger_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -ETIMEDOUT;
+		}
+		struct timespec t = { 0, 20 * 1000 * 1000 };
+		nanosleep(&t, NULL);
+	}
+}
+
+static int is_user(const char *how)
+{
+	return strncmp(how, "systemd-user:", 13) == 0;
+}
+
+static const char *unit_of(const char *how)
+{
+	return is_user(how) ? how + 13 : strncmp(how, "systemd:", 8) == 0 ? how + 8 : NULL;
+}
+
+/* systemctl [--user] VERB [ARG...] UNIT, its output captured in out. */
+static int systemctl(const char *how, char *const verb[], unsigned timeout_s, char *out,
+		     size_t size)
+{
+	char *argv[8];
+	int n = 0;
+	argv[n++] = "systemctl";
+	if (is_user(how))
+		argv[n++] = "--user";
+	for (; *verb && n < 6; verb++)
+		argv[n++] = *verb;
+	argv[n++] = (char *)unit_of(how);
+	argv[n] = NULL;
+	return run_argv(argv, timeout_s, out, size);
+}
+
+struct unit_state {
+	char active[32], sub[32], result[64];
+	long restarts;		/* NRestarts, -1 when unknown */
+};
+
+static int unit_state(const char *how, struct unit_state *u)
+{
+	char out[1024];
+	memset(u, 0, sizeof(*u));
+	u->restarts = -1;
+	if (systemctl(how, (char *const[]){ "show", "-p", "ActiveState,SubState,Result,NRestarts",
+					    NULL }, 10, out, sizeof(out)) != 0)
+		return -1;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "ActiveState") == 0)
+			snprintf(u->active, sizeof(u->active), "%s", eq);
+		else if (strcmp(line, "SubState") == 0)
+			snprintf(u->sub, sizeof(u->sub), "%s", eq);
+		else if (strcmp(line, "Result") == 0)
+			snprintf(u->result, sizeof(u->result), "%s", eq);
+		else if (strcmp(line, "NRestarts") == 0)
+			u->restarts = strtol(eq, NULL, 10);
+	}
+	return 0;
+}
+
+/* What systemd says of a unit that is not up, in one phrase. */
+static void describe(const char *how, const struct unit_state *u, char *why, size_t size)
+{
+	const char *unit = unit_of(how);
+	const char *ctl = is_user(how) ? "systemctl --user" : "systemctl";
+	if (strcmp(u->result, "start-limit-hit") == 0)
+		snprintf(why, size, "systemd says %s hit its start limit (Result: start-limit-hit)", unit);
+	else
+		snprintf(why, size, "systemd says %s is %s (%s), Result: %s, restarted %ld times; see "
+			 "'%s status %s' and 'journalctl %s-u %s'", unit, u->active, u->sub,
+			 u->result[0] ? u->result : "?", u->restarts < 0 ? 0 : u->restarts, ctl, unit,
+			 is_user(how) ? "--user " : "", unit);
+}
+
+void update_restart_choose(const struct update_options *o, char *how, size_t size)
+{
+	char cmd[PATH_MAX + 32], out[256];
+	how[0] = '\0';
+	if (o->restart_cmd) {
+		snprintf(how, size, "cmd:%s", o->restart_cmd);
+		return;
+	}
+	if (o->no_restart)
+		return;
+	/* The manager that runs the service of this mode: the system's for
+	 * --system, the user's own otherwise (never the system's: a user's
+	 * daemon is not its unit). */
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	if (o->system && access("/run/systemd/system", F_OK) == 0) {
+		snprintf(how, size, "systemd:%s", UNIT);
+	} else if (!o->system && runtime && runtime[0] == '/' &&
+		   snprintf(cmd, sizeof(cmd), "%s/systemd/private", runtime) < (int)sizeof(cmd) &&
+		   access(cmd, F_OK) == 0) {
+		snprintf(how, size, "systemd-user:%s", UNIT);
+	} else {
+		return;
+	}
+	if (systemctl(how, (char *const[]){ "cat", NULL }, 10, out, sizeof(out)) != 0)
+		how[0] = '\0';	/* the manager runs, but has no bangerd unit */
+}
+
+int update_restart(const char *how, unsigned timeout_s, bool again, char *why, size_t why_size)
+{
+	char out[1024];
+	why[0] = '\0';
+	if (how[0] == '\0')
+		return 0;
+	if (strncmp(how, "cmd:", 4) == 0) {
+		int rc = run_argv((char *const[]){ "/bin/sh", "-c", (char *)how + 4, NULL }, timeout_s, NULL, 0);
+		if (rc == -ETIMEDOUT)
+			snprintf(why, why_size, "the restart command did not finish within %us", timeout_s);
+		else if (rc != 0)
+			snprintf(why, why_size, "the restart command failed");
+		return rc == 0 ? 0 : -1;
+	}
+	if (!unit_of(how)) {
+		snprintf(why, why_size, "the journal names an unknown restart '%.100s'", how);
+		return -1;
+	}
+	/* A rollback comes after a release that may have used up the unit's
+	 * start limit: the old binary gets its starts back. */
+	if (again)
+		systemctl(how, (char *const[]){ "reset-failed", NULL }, 10, out, sizeof(out));
+	int rc = systemctl(how, (char *const[]){ "restart", NULL }, timeout_s, out, sizeof(out));
+	if (rc == 0)
+		return 0;
+	struct unit_state u;
+	if (rc == -ETIMEDOUT)
+		snprintf(why, why_size, "systemctl restart %s did not finish within %us", unit_of(how),
+			 timeout_s);
+	else if (unit_state(how, &u) == 0)
+		describe(how, &u, why, why_size);
+	else
+		snprintf(why, why_size, "systemctl restart %s failed", unit_of(how));
+	return -1;
+}
+
+int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
+		   unsigned timeout_s, char *why, size_t why_size)
+{
+	struct control_status st;
+	struct banger_error err = { 0 };
+	struct timespec t = { 0, 100 * 1000 * 1000 };
+	struct unit_state first, now;
+	int watch = unit_of(how) && unit_state(how, &first) == 0;
+	snprintf(why, why_size, "nothing answered");
+	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
+	for (;;) {
+		if (control_status(socket, 500, &st, &err) == 0) {
+			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
+			    st.pid != old_pid)
+				return 0;
+			snprintf(why, why_size, "version %s, schema %s, pid %ld", st.version, st.schema_state,
+				 st.pid);
+		} else {
+			snprintf(why, why_size, "%s", err.msg);
+		}
+		/* A unit that died since it was started will not answer: say
+		 * what systemd says now rather than wait out the timeout. */
+		if (watch && unit_state(how, &now) == 0 &&
+		    (strcmp(now.active, "failed") == 0 || strcmp(now.sub, "auto-restart") == 0 ||
+		     (first.restarts >= 0 && now.restarts > first.restarts))) {
+			describe(how, &now, why, why_size);
+			return -1;
+		}
+		if (banger_now_ms() >= deadline)
+			return -1;
+		nanosleep(&t, NULL);
+	}
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# User mode under the user's own systemd: a non-root user's install
+# (make install PREFIX=~/.local) whose user unit the user's manager runs;
+# banger update, run by that user, restarts it through systemctl --user,
+# never through the system's manager.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	box_setup
+	inbox useradd -m -s /bin/bash op
+	OP_UID=$(inbox id -u op)
+	HOME_OP=/home/op
+	# the README's user install (as root here only because the build tree
+	# is root's: the files are the user's afterwards)
+	inbox make -s -C "$REPO" BUILD_DIR="$BANGER_BUILD" install PREFIX="$HOME_OP/.local" >/dev/null
+	inbox install -m 0755 "$BANGERD_R2" "$HOME_OP/.local/bin/bangerd"
+	inbox chown -R op:op "$HOME_OP/.local"
+	inbox loginctl enable-linger op
+	for _ in $(seq 100); do inbox test -S "/run/user/$OP_UID/systemd/private" && break; sleep 0.05; done
+	as_op systemctl --user daemon-reload
+	as_op systemctl --user enable --now bangerd.service 2>/dev/null
+	wait_user_active
+	UDB=$HOME_OP/.local/state/banger/banger.db
+	as_op "$FIXTURE" seed "$UDB" 2
+	ROWS=$(as_op "$FIXTURE" list "$UDB")
+	OLD_SHA=$(box_sha "$HOME_OP/.local/bin/bangerd")
+}
+
+teardown() { box_teardown; }
+
+# A command as op, with the environment a login gives it.
+as_op() {
+	inbox runuser -u op -- env HOME="$HOME_OP" XDG_RUNTIME_DIR="/run/user/$OP_UID" \
+		PATH="$HOME_OP/.local/bin:/usr/bin:/bin" "$@"
+}
+
+wait_user_active() {
+	for _ in $(seq 100); do
+		[ "$(as_op systemctl --user is-active bangerd.service)" = active ] &&
+			as_op banger status >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	as_op systemctl --user status bangerd.service --no-pager >&2 || true
+	return 1
+}
+
+user_version() { as_op banger status --json | jq -r .version; }
+
+@test "the user unit is where the user's manager looks, and runs the user's own bangerd" {
+	inbox test -f "$HOME_OP/.local/share/systemd/user/bangerd.service"
+	[ "$(as_op systemctl --user show -p ExecStart --value bangerd.service | grep -o "path=[^ ;]*")" = \
+		"path=$HOME_OP/.local/bin/bangerd" ]
+	[ "$(user_version)" = 0.0.2 ]
+}
+
+@test "an update by the user restarts through systemctl --user: healthy, every row" {
+	pid=$(as_op banger status --json | jq -r .pid)
+	run --separate-stderr as_op banger update --from "$STAGED_BANGERD" --timeout 30
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"restart: systemd-user:bangerd.service"* ]]
+	[[ "$stderr" != *"Interactive authentication"* ]]
+	[ "$(user_version)" = "$("$BANGERD" --version)" ]
+	[ "$(as_op banger status --json | jq -r .pid)" != "$pid" ]
+	[ "$(as_op "$FIXTURE" list "$UDB")" = "$ROWS" ]
+	[ -z "$(inbox find "$HOME_OP/.local" ! -user op)" ]
+}
+
+@test "a crashing release updated by the user: exit 5, rolled back through systemctl --user" {
+	inbox mkdir -p "$HOME_OP/.config/systemd/user/bangerd.service.d"
+	printf '[Service]\nEnvironment=BANGER_TEST_CRASH_AFTER_OPEN=1\n' |
+		inbox tee "$HOME_OP/.config/systemd/user/bangerd.service.d/crash.conf" >/dev/null
+	inbox chown -R op:op "$HOME_OP/.config"
+	as_op systemctl --user daemon-reload
+	run --separate-stderr as_op banger update --from "$HOOKS/bangerd" --timeout 60
+	echo "$stderr"
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"systemd says bangerd.service"* ]]
+	wait_user_active
+	[ "$(user_version)" = 0.0.2 ]
+	[ "$(box_sha "$HOME_OP/.local/bin/bangerd")" = "$OLD_SHA" ]
+	[ "$(as_op "$FIXTURE" list "$UDB")" = "$ROWS" ]
+}
