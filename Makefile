@@ -118,7 +118,7 @@ HOSTILE_ATTACKS := $(shell grep -o 'A([a-z0-9_]*)' tests/sandbox/hostile.c | sed
 HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
-	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -DHOSTILE_DIR='"$(abspath $(@D))"' -o $@ $<
 # A program without libc that can be its own ELF interpreter
 # (tests/tools/elfpatch makes it one: issue 11's attacks).
 HOSTILE_BINS += $(BUILD_DIR)/tests/hostile/selfinterp

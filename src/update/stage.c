@@ -39,6 +39,7 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 	struct stat st;
 	out->exec_fd = -1;
 	out->interpreter[0] = '\0';
+	out->interpreter_path[0] = '\0';
 	src = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
 		rc = banger_error_set(err, -errno, "%s", strerror(errno));
@@ -85,9 +86,11 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 			done += w;
 		}
 	}
-	/* 0755 for a copy that will become the installed binary, 0700 for
-	 * one that is only run by the check. */
-	if (fchmod(rw, durable ? 0755 : 0700) != 0 || (durable && fsync(rw) != 0)) {
+	/* 0755 for a copy that will become the installed binary, 0711 for
+	 * one that is only run by the check: the check runs as the database's
+	 * owner, who must be able to execute it (it reaches the file only
+	 * through our descriptor; it has no name). */
+	if (fchmod(rw, durable ? 0755 : 0711) != 0 || (durable && fsync(rw) != 0)) {
 		rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -157,6 +160,7 @@ int update_verify_elf(struct staged *s, struct banger_error *err)
 	char interp[sizeof(s->interpreter)] = "";
 	unsigned interps = 0;
 	s->interpreter[0] = '\0';
+	s->interpreter_path[0] = '\0';
 	if (fstat(s->exec_fd, &st) != 0 ||
 	    pread(s->exec_fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
@@ -196,8 +200,10 @@ int update_verify_elf(struct staged *s, struct banger_error *err)
 		    interp[ph.p_filesz - 1] != '\0' || interp[0] != '/')
 			return banger_error_set(err, -ENOEXEC, "an ELF file with a broken interpreter path");
 	}
-	if (interps == 1)
+	if (interps == 1) {
+		memcpy(s->interpreter_path, interp, sizeof(s->interpreter_path));
 		return check_interpreter(interp, s->interpreter, sizeof(s->interpreter), err);
+	}
 	return 0;
 }
 
