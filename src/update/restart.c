@@ -218,9 +218,12 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 		return -1;
 	}
 	/* A rollback comes after a release that may have used up the unit's
-	 * start limit: the old binary gets its starts back. */
+	 * start limit - and, through the socket's activations while the
+	 * database was put back, the socket's: the old binary gets its starts
+	 * back, and the socket its listener. */
 	if (again)
-		systemctl(how, (char *const[]){ "reset-failed", NULL }, 10, out, sizeof(out));
+		systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
+			  sizeof(out));
 	int rc = systemctl(how, (char *const[]){ "restart", NULL }, timeout_s, out, sizeof(out));
 	if (rc == 0)
 		return 0;
