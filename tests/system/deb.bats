@@ -121,6 +121,27 @@ box_hold_lock() {
 	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
 }
 
+@test "a database newer than both the installed release and the package (an id neither knows): refused, naming it" {
+	install_ok "$DEB_A"
+	wait_active
+	seed 3
+	# what a newer release would have applied; the installed A reads it as
+	# 'incompatible', and its list of applied ids is what the guard compares
+	inbox "$FIXTURE" exec "$SDB" "INSERT INTO schema_migrations VALUES (99, 'from_a_newer_release', 'now')"
+	DUMP=$(inbox "$FIXTURE" dump "$SDB")
+	run --separate-stderr inbox dpkg -i "$DEB_B"
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"refusing to install banger 0.0.2: $SDB has applied migration(s) 3 99, which its bangerd does not know (it knows 1 2)"* ]]
+	run --separate-stderr inbox dpkg -i "$DEB_A"	# A again: it lacks 99 too
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"refusing to install banger $A: $SDB has applied migration(s) 99, which its bangerd does not know (it knows 1 2 3)"* ]]
+	[ "$(installed)" = "install ok installed $A" ]
+	[ "$(inbox systemctl is-active bangerd.service)" = active ]
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+}
+
 @test "BANGER_ALLOW_INCOMPATIBLE=1: B installs over A's database, and dpkg's output says the override acted" {
 	install_ok "$DEB_A"
 	wait_active
