@@ -75,7 +75,9 @@ box_hold_lock() {
 	[ "$status" -eq 0 ]
 	[ "$(installed)" = "install ok installed $A" ]
 	[ "$(inbox systemctl is-enabled bangerd.service)" = enabled ]
+	[ "$(inbox systemctl is-enabled bangerd.socket)" = enabled ]
 	wait_active
+	[ "$(inbox systemctl is-active bangerd.socket)" = active ]
 	[ "$(status_json .version)" = "$A" ]
 	[ "$(status_json .schema.state)" = compatible ]
 	[ "$(main_status Uid | awk '{print $2}')" -ne 0 ]
@@ -180,6 +182,7 @@ box_hold_lock() {
 	[ "$(status_json .version)" = "$A" ]
 	[ "$(status_json .pid)" != "$pid" ]
 	[ "$(status_json .schema.state)" = compatible ]
+	[ "$(inbox systemctl is-active bangerd.socket)" = active ]	# stopped for the copy only
 	run inbox /usr/bin/bangerd --check-migrations --system
 	[ "$output" = "compatible: applied [1 2 3]" ]
 	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
