@@ -116,7 +116,7 @@ HOSTILE_ATTACKS := $(shell grep -o 'A([a-z0-9_]*)' tests/sandbox/hostile.c | sed
 HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
-	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -DHOSTILE_DIR='"$(abspath $(@D))"' -o $@ $<
 
 # Release N knows migrations 1..N and calls itself version 0.0.N. Built
 # without sanitizers: the tests stage them into the sandbox.

@@ -57,8 +57,10 @@ enum sandbox_step {
 	SANDBOX_STEP_NONE = 0,
 	SANDBOX_STEP_SESSION,		/* signals, setsid, parent-death signal */
 	SANDBOX_STEP_DESCRIPTORS,	/* stdin /dev/null, pipes, close_range */
+	SANDBOX_STEP_MOUNT_NAMESPACE,	/* a root that holds only what it may read */
 	SANDBOX_STEP_ENVIRONMENT,	/* umask, chdir */
 	SANDBOX_STEP_RLIMITS,
+	SANDBOX_STEP_IDENTITY,		/* setgroups, setresgid, setresuid */
 	SANDBOX_STEP_CAPABILITIES,
 	SANDBOX_STEP_NO_NEW_PRIVS,
 	SANDBOX_STEP_LANDLOCK,
@@ -76,6 +78,25 @@ struct sandbox_spec {
 	unsigned timeout_ms;		/* the child is killed after this */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
 	size_t memory_bytes;		/* RLIMIT_AS */
+	/* Identity: when set_identity, the child becomes uid and gid with no
+	 * supplementary group before its capabilities are dropped (which
+	 * needs a parent that holds CAP_SETUID, CAP_SETGID and CAP_SETPCAP);
+	 * otherwise it keeps the parent's. uid 0 stays uid 0, without any
+	 * capability. */
+	bool set_identity;
+	uid_t uid;
+	gid_t gid;
+	/* Mount namespace: when asked, and where the parent holds
+	 * CAP_SYS_ADMIN (else result.mount_namespace says it was not had),
+	 * the child's root holds only /dev/null, ns_data_paths (read-only,
+	 * noexec) and ns_code_paths (read-only; the loader maps them
+	 * executable: the ELF interpreter, the libraries), each at its own
+	 * absolute path, with the directories and symlinks that lead there.
+	 * A first layer under Landlock's read_paths, which should name the
+	 * same trees or wider ones. */
+	bool mount_namespace;
+	const char *const *ns_data_paths;	/* NULL-terminated */
+	const char *const *ns_code_paths;	/* NULL-terminated */
 };
 
 enum sandbox_outcome {
@@ -95,6 +116,7 @@ struct sandbox_result {
 	enum sandbox_step step;
 	int setup_errno;
 	int landlock_abi;		/* 0: Landlock not applied (kernel without it) */
+	bool mount_namespace;		/* the child had a mount namespace of its own */
 	pid_t pid;			/* the child's pid, reaped by the time we return */
 	long violation;			/* SIGSYS: the refused syscall's number from the
 					 * kernel's audit record, or -1 when unknown */

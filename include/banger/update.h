@@ -87,14 +87,25 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v);
 int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
 		      struct banger_error *err);
 
+/* The files the loader needs to start the staged binary (libraries.c):
+ * its ELF interpreter, then the DT_NEEDED closure as found in the
+ * interpreter's own directory, each a regular file under the library
+ * roots. A NULL-terminated list for update_loader_files_free(); empty for a
+ * static binary. 0 or < 0 with err. */
+int update_loader_files(const struct staged *staged, char ***files, struct banger_error *err);
+void update_loader_files_free(char **files);
+
 /* Run the staged binary with argv in the sandbox (policy
  * check-migrations.policy, Landlock read access to db_dir and the
- * libraries). */
-int update_run_staged(const struct staged *staged, char *const argv[], const char *db_dir,
-		      unsigned timeout_s, struct sandbox_result *result, struct banger_error *err);
+ * libraries), as the owner of db (of db_dir while db does not exist) when
+ * we are root, in a mount namespace that holds only db_dir, the loader's
+ * files and /etc/ld.so.cache where we hold CAP_SYS_ADMIN, and under the
+ * check's own deadline (4 s, see check.c), not --timeout. */
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
+		      const char *db_dir, struct sandbox_result *result, struct banger_error *err);
 
 /* The staged binary's --version, asked in the sandbox. */
-int update_staged_version(const struct staged *staged, const char *db_dir, unsigned timeout_s,
+int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
 			  char *version, size_t size, struct banger_error *err);
 
 /* banger update --check-only: stage, verify, run the staged binary's

@@ -15,8 +15,39 @@ int landlock_prepare(const char *const *read_paths, const char *const *exec_path
 /* In the child: enforce the prepared ruleset on itself. */
 int landlock_enforce(int ruleset_fd);
 
+/* In the child, before caps_drop_all(): become uid and gid with no
+ * supplementary group, keeping every capability across the change of uid
+ * (SECBIT_NO_SETUID_FIXUP) so that the drop that follows still holds
+ * CAP_SETPCAP and empties every set. Returns 0 or a negative errno. */
+int caps_become(uid_t uid, gid_t gid);
+
 /* In the child: drop every capability for good (see caps.c). Returns 0 or
  * a negative errno. */
 int caps_drop_all(void);
+
+/* The child's mount namespace (mount_ns.c says how and why). */
+struct mount_op;
+struct mount_plan {
+	struct mount_op *ops;
+	size_t count, cap;
+};
+
+/* In the parent: whether we hold CAP_SYS_ADMIN, which a mount namespace
+ * needs (without a user namespace). */
+bool mount_ns_possible(void);
+
+/* In the parent: plan a root holding /dev/null, data_paths (read-only,
+ * noexec) and code_paths (read-only, the loader may map them executable),
+ * each at its own absolute path, with the directories and symlinks that
+ * lead to it. plan starts zeroed; 0 or a negative errno with err (the
+ * plan is then freed). */
+int mount_plan_build(const char *const *data_paths, const char *const *code_paths,
+		     struct mount_plan *plan, struct banger_error *err);
+void mount_plan_free(struct mount_plan *plan);
+
+/* In the child, while it still holds CAP_SYS_ADMIN: enter a new mount
+ * namespace whose root is the plan and nothing else. Leaves the umask at
+ * 0 and the cwd at /. Returns 0 or a negative errno. */
+int mount_plan_enter(const struct mount_plan *plan);
 
 #endif

@@ -10,22 +10,48 @@
  *  2 DESCRIPTORS   stdin /dev/null, stdout and stderr our pipes, the staged
  *                  binary at fd 3, everything else closed (close_range):
  *                  no inherited descriptor can be written or read.
- *  3 ENVIRONMENT   umask 077, cwd /; the environment is built for exec
- *                  (PATH and LC_ALL only): no secret of ours is inherited.
- *  4 RLIMITS       CPU seconds, address space, no file growth, few fds,
+ *  3 MOUNT NS      when asked and where we hold CAP_SYS_ADMIN (mount_ns.c):
+ *                  a new mount namespace whose root holds only what the
+ *                  child may read, bound read-only at the same absolute
+ *                  paths (the state dir, the loader and the libraries it
+ *                  maps, ld.so.cache, /dev/null), so that containment does
+ *                  not rest on Landlock alone: with Landlock missing, a
+ *                  root-only file, the operator's terminal or another
+ *                  program is simply not there, and stat/access/O_PATH,
+ *                  which Landlock does not cover, find nothing either. It
+ *                  comes after the descriptors (the staged binary is kept
+ *                  as fd 3: it needs no path in the new root) and before
+ *                  the identity and capability steps, because it needs
+ *                  CAP_SYS_ADMIN and a uid that may read every source.
+ *                  Where it cannot be had (no CAP_SYS_ADMIN) the result
+ *                  says so, as it says which Landlock ABI was applied.
+ *  4 ENVIRONMENT   umask 077, cwd / (after the pivot: the new root); the
+ *                  environment is built for exec (PATH and LC_ALL only): no
+ *                  secret of ours is inherited.
+ *  5 RLIMITS       CPU seconds, address space, no file growth, few fds,
  *                  no core dump (a core would be a file, and leak memory).
- *  5 CAPABILITIES  caps.c: securebits locked and the bounding set emptied
- *                  while CAP_SETPCAP is still held, then every set cleared.
- *  6 NO_NEW_PRIVS  needed by Landlock and by an unprivileged seccomp load,
+ *  6 IDENTITY      when asked (the updater asks for the database's owner):
+ *                  setgroups(0), setresgid, setresuid, with
+ *                  SECBIT_NO_SETUID_FIXUP set first (caps.c says why). The
+ *                  child reads as the store's owner does, never as root
+ *                  with a capability; an owner that is root stays uid 0,
+ *                  with no capability after step 7. It comes before the
+ *                  capability drop because it needs CAP_SETUID and
+ *                  CAP_SETGID.
+ *  7 CAPABILITIES  caps.c: securebits locked and the bounding set emptied
+ *                  while CAP_SETPCAP is still held, then every set cleared
+ *                  and read back empty, whatever the uid.
+ *  8 NO_NEW_PRIVS  needed by Landlock and by an unprivileged seccomp load,
  *                  and it stops setuid binaries from giving anything back.
- *  7 LANDLOCK      the ruleset built by the parent: read the given trees,
- *                  execute the staged binary and its interpreter.
- *  8 SECCOMP       the compiled policy, last, because it cuts off the
+ *  9 LANDLOCK      the ruleset built by the parent: read the given trees,
+ *                  execute the staged binary and its interpreter; the
+ *                  second layer under the mount namespace.
+ * 10 SECCOMP       the compiled policy, last, because it cuts off the
  *                  syscalls the steps above need (prctl, landlock, ...).
- *  9 EXEC          execveat(3, "", argv, envp, AT_EMPTY_PATH): the verified
+ * 11 EXEC          execveat(3, "", argv, envp, AT_EMPTY_PATH): the verified
  *                  descriptor, never a path that could be swapped.
  *
- * Steps 1-7 report a failure on a close-on-exec pipe. After step 8 the
+ * Steps 1-9 report a failure on a close-on-exec pipe. After step 10 the
  * policy allows write() only to fds 1 and 2, so a failed execveat can only
  * exit 127; an exec that succeeded closes the pipe with nothing written.
  */
@@ -64,8 +90,10 @@ const char *sandbox_step_name(enum sandbox_step step)
 		[SANDBOX_STEP_NONE] = "none",
 		[SANDBOX_STEP_SESSION] = "session and signals",
 		[SANDBOX_STEP_DESCRIPTORS] = "descriptors",
+		[SANDBOX_STEP_MOUNT_NAMESPACE] = "mount namespace",
 		[SANDBOX_STEP_ENVIRONMENT] = "environment",
 		[SANDBOX_STEP_RLIMITS] = "resource limits",
+		[SANDBOX_STEP_IDENTITY] = "identity",
 		[SANDBOX_STEP_CAPABILITIES] = "capabilities",
 		[SANDBOX_STEP_NO_NEW_PRIVS] = "no_new_privs",
 		[SANDBOX_STEP_LANDLOCK] = "landlock",
@@ -92,6 +120,7 @@ struct child_plan {
 	pid_t parent;
 	int devnull, out_w, err_w, report_w, ruleset_fd;
 	struct sock_fprog prog;
+	const struct mount_plan *mounts;	/* NULL: no mount namespace */
 };
 
 static int step_session(pid_t parent)
@@ -168,11 +197,15 @@ static __attribute__((noreturn)) void child_main(const struct child_plan *p)
 		(void)!write(p->report_w, &r, sizeof(r));
 		_exit(127);
 	}
+	if (p->mounts && (rc = mount_plan_enter(p->mounts)) != 0)
+		child_fail(SANDBOX_STEP_MOUNT_NAMESPACE, -rc);
 	umask(077);
 	if (chdir("/") != 0)
 		child_fail(SANDBOX_STEP_ENVIRONMENT, errno);
 	if ((rc = step_rlimits(p->spec)) != 0)
 		child_fail(SANDBOX_STEP_RLIMITS, -rc);
+	if (p->spec->set_identity && (rc = caps_become(p->spec->uid, p->spec->gid)) != 0)
+		child_fail(SANDBOX_STEP_IDENTITY, -rc);
 	if ((rc = caps_drop_all()) != 0)
 		child_fail(SANDBOX_STEP_CAPABILITIES, -rc);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -359,6 +392,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 {
 	int out[2] = { -1, -1 }, errs[2] = { -1, -1 }, report[2] = { -1, -1 };
 	int devnull = -1, ruleset = -1, pidfd = -1, rc;
+	struct mount_plan mounts = { 0 };
 	memset(r, 0, sizeof(*r));
 	r->violation = -1;
 	const void *filter;
@@ -381,6 +415,13 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 			      &r->landlock_abi, err);
 	if (rc != 0)
 		goto out;
+	if (spec->mount_namespace && mount_ns_possible()) {
+		rc = mount_plan_build(spec->ns_data_paths, spec->ns_code_paths, &mounts, err);
+		if (rc != 0)
+			goto out;
+		plan.mounts = &mounts;
+		r->mount_namespace = true;
+	}
 	plan.devnull = devnull;
 	plan.out_w = out[1];
 	plan.err_w = errs[1];
@@ -425,5 +466,6 @@ out:
 	if (devnull >= 0) close(devnull);
 	if (ruleset >= 0) close(ruleset);
 	if (pidfd >= 0) close(pidfd);
+	mount_plan_free(&mounts);
 	return rc;
 }

@@ -2,12 +2,14 @@
  * its verdict relayed only when it can be trusted. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "banger/sandbox.h"
@@ -20,6 +22,19 @@
 static const struct sock_filter check_migrations_bpf[] = {
 #include "check_migrations_bpf.inc"
 };
+
+/* The check's own deadline, independent of --timeout (which bounds the
+ * restart and the health check, and accepts an hour). While the child
+ * lives it may hold the POSIX and OFD read locks that SQLite's read path
+ * takes, and a hostile child can hold one that stalls the live daemon's
+ * writers (a read lock on the -shm write-lock byte makes BEGIN IMMEDIATE
+ * wait). A real check takes milliseconds; only a locked database makes it
+ * retry, and store_read_consistent() gives up after 12 attempts of at most
+ * 200 ms busy wait plus a 50 ms pause, about 3 s (src/store/readonly.c).
+ * 4 s is a little above that, and below the daemon's own 5 s busy timeout
+ * (src/store/store.c): a writer stalled by a hostile check waits, it does
+ * not fail. */
+#define CHECK_DEADLINE_MS 4000
 
 /* Where the dynamic loader and the libraries live (Landlock read rules). */
 static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
@@ -97,7 +112,8 @@ static void print_result(const struct check_options *o, int code, const char *li
 		json_string(out, line);
 		fputs(",\"reason\":", out);
 		json_string(out, reason);
-		fprintf(out, ",\"landlock_abi\":%d,\"child_pid\":%d}\n", r ? r->landlock_abi : 0,
+		fprintf(out, ",\"landlock_abi\":%d,\"mount_namespace\":%s,\"child_pid\":%d}\n",
+			r ? r->landlock_abi : 0, r && r->mount_namespace ? "true" : "false",
 			r ? (int)r->pid : 0);
 	} else if (code <= 2) {
 		fprintf(out, "%s\n", line);
@@ -121,19 +137,79 @@ int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, siz
 	return 0;
 }
 
-int update_run_staged(const struct staged *staged, char *const argv[], const char *db_dir,
-		      unsigned timeout_s, struct sandbox_result *result, struct banger_error *err)
+/* Whose the check runs as: the database file's owner, or the state
+ * directory's while there is no database yet. Not followed: a database
+ * that is a symlink is refused by the check itself, and its owner is the
+ * symlink's. */
+static int store_owner(const char *db, const char *db_dir, uid_t *uid, gid_t *gid,
+		       struct banger_error *err)
+{
+	struct stat st;
+	const char *what = db;
+	int fd = open(db, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		what = db_dir;
+		fd = open(db_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", what, strerror(errno));
+	int rc = fstat(fd, &st);
+	int saved = errno;
+	close(fd);
+	if (rc != 0)
+		return banger_error_set(err, -saved, "%s: %s", what, strerror(saved));
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
+		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
 {
 	struct sandbox_policy *policy = NULL;
-	int rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
+	uid_t uid = 0;
+	gid_t gid = 0;
+	/* Only root can take another identity; anyone else runs the check as
+	 * itself, which is the database's owner in user mode. */
+	bool set_identity = geteuid() == 0;
+	int rc = set_identity ? store_owner(db, db_dir, &uid, &gid, err) : 0;
 	if (rc != 0)
 		return rc;
-	const char *read_paths[sizeof(library_dirs) / sizeof(library_dirs[0]) + 2];
+	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
+	if (rc != 0)
+		return rc;
+	/* The mount namespace: the state dir and the loader's cache as data,
+	 * the interpreter and the libraries it will map as code, nothing
+	 * else (libraries.c says why not the library directories). */
+	char **loader_files = NULL;
+	rc = update_loader_files(staged, &loader_files, err);
+	if (rc != 0) {
+		policy_free(policy);
+		return rc;
+	}
+	const char *ns_data[] = { db_dir, access("/etc/ld.so.cache", F_OK) == 0 ? "/etc/ld.so.cache" : NULL,
+				  NULL };
+	/* Landlock: the library dirs and the state dir, and the loader's files
+	 * one by one too. A Landlock rule is found by walking up from the
+	 * file opened, and in the mount namespace a library's parents are
+	 * our directories, not the machine's /usr/lib: only a rule on the
+	 * file itself (the same inode, bound) applies there. */
+	const size_t dirs = sizeof(library_dirs) / sizeof(library_dirs[0]);
+	size_t files = 0;
+	while (loader_files[files])
+		files++;
+	const char **read_paths = calloc(dirs + files + 2, sizeof(*read_paths));
+	if (read_paths == NULL) {
+		update_loader_files_free(loader_files);
+		policy_free(policy);
+		return banger_error_set(err, -ENOMEM, "out of memory");
+	}
 	size_t n = 0;
-	for (; n < sizeof(library_dirs) / sizeof(library_dirs[0]); n++)
-		read_paths[n] = library_dirs[n];
+	for (size_t i = 0; i < dirs; i++)
+		read_paths[n++] = library_dirs[i];
+	for (size_t i = 0; i < files; i++)
+		read_paths[n++] = loader_files[i];
 	read_paths[n++] = db_dir;
-	read_paths[n] = NULL;
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd,
@@ -141,21 +217,29 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 		.policy = policy,
 		.read_paths = read_paths,
 		.exec_paths = exec_paths,
-		.timeout_ms = (timeout_s ? timeout_s : 30) * 1000,
-		.cpu_seconds = timeout_s ? timeout_s : 30,
+		.timeout_ms = CHECK_DEADLINE_MS,
+		.cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
 		.memory_bytes = (size_t)512 << 20,
+		.set_identity = set_identity,
+		.uid = uid,
+		.gid = gid,
+		.mount_namespace = true,
+		.ns_data_paths = ns_data,
+		.ns_code_paths = (const char *const *)loader_files,
 	};
 	rc = sandbox_run(&spec, result, err);
+	free(read_paths);
+	update_loader_files_free(loader_files);
 	policy_free(policy);
 	return rc;
 }
 
-int update_staged_version(const struct staged *staged, const char *db_dir, unsigned timeout_s,
+int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
 			  char *version, size_t size, struct banger_error *err)
 {
 	struct sandbox_result r;
 	char *argv[] = { "bangerd", "--version", NULL };
-	int rc = update_run_staged(staged, argv, db_dir, timeout_s, &r, err);
+	int rc = update_run_staged(staged, argv, db, db_dir, &r, err);
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(r.first_line);
@@ -203,7 +287,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
-	if (update_run_staged(&staged, argv, db_dir, o->timeout_s, &result, &err) != 0) {
+	if (update_run_staged(&staged, argv, db, db_dir, &result, &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;

@@ -84,9 +84,11 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 			done += w;
 		}
 	}
-	/* 0755 for a copy that will become the installed binary, 0700 for
-	 * one that is only run by the check. */
-	if (fchmod(rw, durable ? 0755 : 0700) != 0 || (durable && fsync(rw) != 0)) {
+	/* 0755 for a copy that will become the installed binary, 0711 for
+	 * one that is only run by the check: the check runs as the database's
+	 * owner, who must be able to execute it (it reaches the file only
+	 * through our descriptor; it has no name). */
+	if (fchmod(rw, durable ? 0755 : 0711) != 0 || (durable && fsync(rw) != 0)) {
 		rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
 		goto out;
 	}

@@ -284,7 +284,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	progress(&r, "verify: the staged copy is an executable for this machine%s%s",
 		 o->sha256 ? ", with the expected SHA-256" : "", o->minisig ? ", signed by the key" : "");
 	char *argv[] = { "bangerd", "--db", j.db, "--check-migrations", NULL };
-	if (update_run_staged(&staged, argv, db_dir, o->timeout_s, &result, &err) != 0) {
+	if (update_run_staged(&staged, argv, j.db, db_dir, &result, &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
@@ -299,7 +299,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	progress(&r, "check (sandboxed): %s", result.first_line);
-	if (update_staged_version(&staged, db_dir, o->timeout_s, j.new_version, sizeof(j.new_version),
+	if (update_staged_version(&staged, j.db, db_dir, j.new_version, sizeof(j.new_version),
 				  &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;

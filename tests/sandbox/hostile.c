@@ -39,6 +39,9 @@
 #ifndef ATTACK
 #error "build with -DATTACK=\"name\""
 #endif
+#ifndef HOSTILE_DIR
+#error "build with -DHOSTILE_DIR=\"the directory of the hostile binaries\""
+#endif
 
 static const char *db;	/* argv[2] */
 
@@ -265,6 +268,107 @@ static int attack_process_vm_readv(void)
 	return result(process_vm_readv(getppid(), &local, 1, &remote, 1, 0), "process_vm_readv on the parent");
 }
 
+/* The test puts a 0600 root file in the state dir, where Landlock lets the
+ * child read, and gives the database to another user: only the child's
+ * identity (the database's owner, not root) stands in the way. */
+static int attack_read_root_only(void)
+{
+	int fd = open(sibling("root-only"), O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "blocked: read a root-only file as uid %u: %s\n", (unsigned)geteuid(),
+			strerror(errno));
+		return 42;
+	}
+	char buf[128] = { 0 };
+	(void)!read(fd, buf, sizeof(buf) - 1);
+	fprintf(stderr, "ATTACK WORKED: as uid %u: %s\n", (unsigned)geteuid(), buf);
+	printf("compatible: applied [1 2 3] %s\n", buf);
+	return 0;
+}
+
+/* A read lock on the -shm's WAL write-lock byte (WALINDEX_LOCK_OFFSET 120,
+ * WAL_WRITE_LOCK 0), held for as long as the child lives: a live writer's
+ * BEGIN IMMEDIATE waits on it. */
+static int attack_lock_shm(void)
+{
+	char shm[4096];
+	snprintf(shm, sizeof(shm), "%s-shm", db);
+	int fd = open(shm, O_RDONLY), rc = -1;
+	struct flock lock = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 120, .l_len = 1 };
+	/* The writer holds that byte while it commits: try again meanwhile. */
+	for (int i = 0; fd >= 0 && i < 2000 && (rc = fcntl(fd, F_SETLK, &lock)) != 0; i++) {
+		struct timespec t = { 0, 1000 * 1000 };
+		nanosleep(&t, NULL);
+	}
+	if (rc != 0)
+		return result(-1, "a read lock on the -shm write-lock byte");
+	fprintf(stderr, "holding a read lock on the -shm write-lock byte\n");
+	for (;;) {
+		struct timespec t = { 3600, 0 };
+		nanosleep(&t, NULL);
+	}
+	return 0;
+}
+
+/* The operator's terminal: any pty, the controlling tty, the console.
+ * Opened, not read (a read would wait for, and steal, what is typed). */
+static int attack_read_terminal(void)
+{
+	char path[32];
+	for (int n = -2; n < 256; n++) {
+		if (n == -2)
+			snprintf(path, sizeof(path), "/dev/tty");
+		else if (n == -1)
+			snprintf(path, sizeof(path), "/dev/console");
+		else
+			snprintf(path, sizeof(path), "/dev/pts/%d", n);
+		int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "opened the terminal %s for reading", path);
+			return worked(what);
+		}
+	}
+	return result(-1, "open a terminal");
+}
+
+/* execveat() with an absolute path ignores the descriptor that the
+ * policy's arg0 == 3 (and arg4 == AT_EMPTY_PATH) checks: run another
+ * program, exec_marker. */
+static int attack_exec_by_path(void)
+{
+	char *argv[] = { "exec_marker", NULL };
+	syscall(SYS_execveat, 3, HOSTILE_DIR "/exec_marker", argv, NULL, AT_EMPTY_PATH);
+	return result(-1, "execveat of another program by its absolute path");
+}
+
+static int attack_exec_marker(void) { return worked("another program ran: exec by path"); }
+
+/* What a path reveals without being read: stat, access, O_PATH. */
+static int attack_metadata(void)
+{
+	char secret[4096];
+	snprintf(secret, sizeof(secret), "%s", db);
+	char *slash = strrchr(secret, '/');
+	*slash = '\0';
+	slash = strrchr(secret, '/');
+	snprintf(slash + 1, sizeof(secret) - (size_t)(slash + 1 - secret), "secret");
+	const char *paths[] = { secret, "/etc/passwd", "/etc/shadow", "/root", "/home", "/proc/1",
+				"/usr/bin", "/usr/sbin", "/usr/lib/openssh/ssh-keysign",
+				"/usr/lib/systemd", "/usr/lib/x86_64-linux-gnu/utempter/utempter", "/dev/pts",
+				HOSTILE_DIR, NULL };
+	for (int i = 0; paths[i]; i++) {
+		struct stat st;
+		char what[4200];
+		int fd = open(paths[i], O_PATH);
+		if (stat(paths[i], &st) == 0 || access(paths[i], F_OK) == 0 || fd >= 0) {
+			snprintf(what, sizeof(what), "%s is there (stat, access or O_PATH)", paths[i]);
+			return worked(what);
+		}
+	}
+	return result(-1, "stat, access or O_PATH outside the state dir and the libraries");
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -286,7 +390,8 @@ static const struct {
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
 	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(honest),
+	A(read_root_only), A(lock_shm), A(read_terminal), A(exec_by_path), A(exec_marker),
+	A(metadata), A(honest),
 };
 
 int main(int argc, char *argv[])

@@ -101,6 +101,15 @@ static int spawn(char *argv[])
 	return exit_code(status);
 }
 
+/* The database the ARGs name (--db DB), whose owner the check runs as. */
+static const char *db_of(char *args[], int nargs, const char *db_dir)
+{
+	for (int i = 0; i + 1 < nargs; i++)
+		if (strcmp(args[i], "--db") == 0)
+			return args[i + 1];
+	return db_dir;
+}
+
 static int sandbox(const char *exe, const char *db_dir, char *args[], int nargs)
 {
 	struct banger_error err = { 0 };
@@ -117,7 +126,7 @@ static int sandbox(const char *exe, const char *db_dir, char *args[], int nargs)
 		argv[i + 1] = args[i];
 	int rc = update_verify_elf(&staged, &err);
 	if (rc == 0)
-		rc = update_run_staged(&staged, argv, db_dir, 30, &r, &err);
+		rc = update_run_staged(&staged, argv, db_of(args, nargs, db_dir), db_dir, &r, &err);
 	free(argv);
 	update_staged_close(&staged);
 	if (rc != 0) {
@@ -178,7 +187,7 @@ static int pairs(int n, const char *exe, const char *db_dir, char *args[], int n
 			fprintf(stderr, "measure: pairs: %s exited %d\n", exe, rc);
 			return 125;
 		}
-		if (update_run_staged(&staged, boxed_argv, db_dir, 30, &r, &err) != 0 ||
+		if (update_run_staged(&staged, boxed_argv, db_of(args, nargs, db_dir), db_dir, &r, &err) != 0 ||
 		    r.outcome != SANDBOX_EXITED || r.exit_code != rc) {
 			fprintf(stderr, "measure: pairs: the sandboxed run differs: %s\n", err.msg);
 			return 125;

@@ -1,0 +1,266 @@
+/* The child's mount namespace: a root that holds only what it may read, as
+ * bubblewrap and minijail build one.
+ *
+ * The parent plans (mount_plan_build): each path it is given is resolved
+ * component by component, as the kernel would resolve it, and every step
+ * is recorded so that the same path resolves the same way in the new root:
+ * a directory on the way becomes an empty directory, a symlink on the way
+ * becomes the same symlink (its target is then followed and recorded in
+ * turn), and the file or directory at the end is bound read-only at its
+ * own absolute path. Nothing else is in the new root: no /proc, no /dev
+ * but /dev/null, no /etc but what is named, no program but what is named.
+ *
+ * The child enters (mount_plan_enter), in this order:
+ *  1 unshare(CLONE_NEWNS), then every mount made private (MS_REC), before
+ *    any mount: nothing we do may propagate back to the machine's mounts;
+ *  2 a scratch tmpfs on /tmp (only in our namespace), holding old/ and new/,
+ *    and a second tmpfs on new/, the future root (a mount of its own, as
+ *    pivot_root needs);
+ *  3 pivot_root into the scratch tmpfs, the machine's root now at /old: its
+ *    whole tree stays reachable as a source, /tmp included (the scratch
+ *    tmpfs moved off it), and nothing we create can land in it, since
+ *    every path we create starts with /new;
+ *  4 the plan, under /new: directories and symlinks (tmpfs, ours), then
+ *    each bind mount from /old, non-recursive (a submount of a granted tree
+ *    is not granted), remounted MS_RDONLY|MS_NOSUID|MS_NODEV, and
+ *    MS_NOEXEC unless it holds code the loader maps executable; /dev/null
+ *    alone keeps its device (no MS_NODEV);
+ *  5 the machine's root detached (umount2 MNT_DETACH), then pivot_root into
+ *    /new with the scratch root stacked on it and detached too: no path
+ *    leads out any more;
+ *  6 the new root itself remounted read-only, nosuid, nodev, noexec.
+ * The staged binary needs no path: it is executed from its descriptor,
+ * which stays valid on a detached mount.
+ *
+ * It needs CAP_SYS_ADMIN, so it comes before the identity and capability
+ * steps; a failure once started is fatal (the child exits, the parent
+ * names the step), never a half-built root.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PLAN_MAX_OPS 512
+#define PLAN_MAX_LINKS 40	/* symlinks followed for one path, as the kernel's ELOOP */
+
+enum op_kind { OP_DIR, OP_LINK, OP_BIND_DIR, OP_BIND_FILE };
+
+struct mount_op {
+	enum op_kind kind;
+	unsigned long flags;	/* OP_BIND_*: the remount's flags */
+	char *path;		/* absolute, in the machine's tree and in the new root */
+	char *target;		/* OP_LINK: the symlink's text */
+};
+
+bool mount_ns_possible(void)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t admin = CAP_CLEAR;
+	if (caps != NULL)
+		cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+	cap_free(caps);
+	return admin == CAP_SET;
+}
+
+static int plan_add(struct mount_plan *plan, enum op_kind kind, const char *path,
+		    const char *target, unsigned long flags)
+{
+	for (size_t i = 0; i < plan->count; i++)
+		if (strcmp(plan->ops[i].path, path) == 0) {
+			/* The same place twice: a directory on the way of two
+			 * paths is fine; anything else must agree exactly. */
+			if (plan->ops[i].kind == kind && kind != OP_BIND_DIR && kind != OP_BIND_FILE)
+				return 0;
+			if (plan->ops[i].kind == kind && plan->ops[i].flags == flags)
+				return 0;
+			return -EEXIST;
+		}
+	if (plan->count == PLAN_MAX_OPS)
+		return -E2BIG;
+	if (plan->count == plan->cap) {
+		size_t cap = plan->cap ? plan->cap * 2 : 32;
+		struct mount_op *ops = realloc(plan->ops, cap * sizeof(*ops));
+		if (ops == NULL)
+			return -ENOMEM;
+		plan->ops = ops;
+		plan->cap = cap;
+	}
+	struct mount_op *op = &plan->ops[plan->count];
+	op->kind = kind;
+	op->flags = flags;
+	op->path = strdup(path);
+	op->target = target ? strdup(target) : NULL;
+	if (op->path == NULL || (target && op->target == NULL)) {
+		free(op->path);
+		free(op->target);
+		return -ENOMEM;
+	}
+	plan->count++;
+	return 0;
+}
+
+/* Resolve path as the kernel would, from /, recording each step. */
+static int plan_path(struct mount_plan *plan, const char *path, unsigned long flags,
+		     struct banger_error *err)
+{
+	char done[PATH_MAX] = "";	/* resolved so far, no symlink in it; "" is / */
+	char todo[PATH_MAX];		/* what is left to resolve */
+	int links = 0, rc;
+	if (path[0] != '/' || snprintf(todo, sizeof(todo), "%s", path) >= (int)sizeof(todo))
+		return banger_error_set(err, -EINVAL, "mount namespace: %s: not an absolute path", path);
+	char *rest = todo;
+	for (;;) {
+		while (*rest == '/')
+			rest++;
+		if (*rest == '\0')
+			break;
+		char *slash = strchr(rest, '/');
+		size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+		char comp[NAME_MAX + 1];
+		if (len > NAME_MAX)
+			return banger_error_set(err, -ENAMETOOLONG, "mount namespace: %s: name too long", path);
+		memcpy(comp, rest, len);
+		comp[len] = '\0';
+		rest += len;
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			char *up = strrchr(done, '/');
+			if (up)
+				*up = '\0';
+			continue;
+		}
+		char next[PATH_MAX];
+		if (snprintf(next, sizeof(next), "%s/%s", done, comp) >= (int)sizeof(next))
+			return banger_error_set(err, -ENAMETOOLONG, "mount namespace: %s: path too long", path);
+		struct stat st;
+		if (lstat(next, &st) != 0)
+			return banger_error_set(err, -errno, "mount namespace: %s: %s", next, strerror(errno));
+		const char *more = rest + strspn(rest, "/");
+		if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX], joined[PATH_MAX];
+			ssize_t n = readlink(next, target, sizeof(target) - 1);
+			if (n <= 0 || ++links > PLAN_MAX_LINKS)
+				return banger_error_set(err, n < 0 ? -errno : -ELOOP,
+							"mount namespace: %s: cannot follow", next);
+			target[n] = '\0';
+			if ((rc = plan_add(plan, OP_LINK, next, target, 0)) != 0)
+				return banger_error_set(err, rc, "mount namespace: %s: %s", next, strerror(-rc));
+			if (snprintf(joined, sizeof(joined), "%s/%s", target, more) >= (int)sizeof(joined))
+				return banger_error_set(err, -ENAMETOOLONG, "mount namespace: %s: path too long", path);
+			if (target[0] == '/')
+				done[0] = '\0';
+			memcpy(todo, joined, sizeof(todo));
+			rest = todo;
+			continue;
+		}
+		if (*more != '\0') {
+			if (!S_ISDIR(st.st_mode))
+				return banger_error_set(err, -ENOTDIR, "mount namespace: %s: not a directory", next);
+			rc = plan_add(plan, OP_DIR, next, NULL, 0);
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = plan_add(plan, OP_BIND_DIR, next, NULL, flags);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = plan_add(plan, OP_BIND_FILE, next, NULL, flags);
+		} else if (S_ISCHR(st.st_mode) && strcmp(next, "/dev/null") == 0) {
+			/* The one device the child gets. */
+			rc = plan_add(plan, OP_BIND_FILE, next, NULL, flags & ~(unsigned long)MS_NODEV);
+		} else {
+			return banger_error_set(err, -EPERM, "mount namespace: %s: not a file or a directory",
+						next);
+		}
+		if (rc != 0)
+			return banger_error_set(err, rc, "mount namespace: %s: %s", next, strerror(-rc));
+		memcpy(done, next, sizeof(done));
+	}
+	return 0;
+}
+
+int mount_plan_build(const char *const *data_paths, const char *const *code_paths,
+		     struct mount_plan *plan, struct banger_error *err)
+{
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
+	int rc = plan_path(plan, "/dev/null", ro | MS_NOEXEC, err);
+	for (size_t i = 0; rc == 0 && data_paths && data_paths[i]; i++)
+		rc = plan_path(plan, data_paths[i], ro | MS_NOEXEC, err);
+	for (size_t i = 0; rc == 0 && code_paths && code_paths[i]; i++)
+		rc = plan_path(plan, code_paths[i], ro, err);
+	if (rc != 0)
+		mount_plan_free(plan);
+	return rc;
+}
+
+void mount_plan_free(struct mount_plan *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		free(plan->ops[i].path);
+		free(plan->ops[i].target);
+	}
+	free(plan->ops);
+	plan->ops = NULL;
+	plan->count = plan->cap = 0;
+}
+
+static int op_apply(const struct mount_op *op)
+{
+	char dst[PATH_MAX + 8], src[PATH_MAX + 8];
+	snprintf(dst, sizeof(dst), "/new%s", op->path);
+	snprintf(src, sizeof(src), "/old%s", op->path);
+	switch (op->kind) {
+	case OP_DIR:
+		return mkdir(dst, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+	case OP_LINK:
+		return symlink(op->target, dst) == 0 || errno == EEXIST ? 0 : -errno;
+	case OP_BIND_DIR:
+		if (mkdir(dst, 0755) != 0)
+			return -errno;
+		break;
+	case OP_BIND_FILE: {
+		int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		break;
+	}
+	}
+	if (mount(src, dst, NULL, MS_BIND, NULL) != 0 ||
+	    mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | op->flags, NULL) != 0)
+		return -errno;
+	return 0;
+}
+
+int mount_plan_enter(const struct mount_plan *plan)
+{
+	const unsigned long sealed = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	umask(0);	/* the modes below are the ones meant; step 3 sets 077 */
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return -errno;
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k") != 0 ||
+	    chdir("/tmp") != 0 || mkdir("old", 0700) != 0 || mkdir("new", 0755) != 0 ||
+	    mount("tmpfs", "new", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=1m,nr_inodes=4096") != 0 ||
+	    syscall(SYS_pivot_root, ".", "old") != 0 || chdir("/") != 0)
+		return -errno;
+	for (size_t i = 0; i < plan->count; i++) {
+		int rc = op_apply(&plan->ops[i]);
+		if (rc != 0)
+			return rc;
+	}
+	if (umount2("/old", MNT_DETACH) != 0 || chdir("/new") != 0 ||
+	    syscall(SYS_pivot_root, ".", ".") != 0 || umount2(".", MNT_DETACH) != 0 || chdir("/") != 0 ||
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | sealed, NULL) != 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,187 @@
+/* The files the dynamic loader needs to start the staged binary: its ELF
+ * interpreter and the closure of DT_NEEDED, looked up in the interpreter's
+ * own directory (Debian's multiarch directory: /lib64/ld-linux-x86-64.so.2
+ * resolves to /usr/lib/x86_64-linux-gnu/). The check's mount namespace
+ * binds these and no other code: the library directories also hold
+ * programs (helpers under /usr/lib/openssh, /usr/lib/systemd, the
+ * multiarch directory's own subdirectories) that an execveat() by path,
+ * which the policy cannot tell from ours, could otherwise run.
+ *
+ * The names come from an untrusted file, so: a name with a slash, or one
+ * that does not resolve to a regular file under the library roots, is not
+ * granted (the loader will then fail to start the binary, and the check
+ * exits 3); at most LIBS_MAX libraries; every read is bounded. A library
+ * the loader would find elsewhere (ld.so.cache naming /usr/local/lib, an
+ * RPATH) is not granted either: the same failure, never a wider root.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "banger/update.h"
+
+#define LIBS_MAX 64
+#define PHDRS_MAX 64
+#define DYNAMIC_MAX 1024
+
+static const char *const library_roots[] = { "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/" };
+
+/* The string-table offsets of fd's DT_NEEDED entries, and the table's file
+ * offset and size. 0 with *count 0 for a file without a dynamic section. */
+static int read_needed(int fd, uint64_t *offsets, size_t *count, uint64_t *strtab, uint64_t *strsz)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[PHDRS_MAX];
+	*count = 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum > PHDRS_MAX)
+		return -ENOEXEC;
+	size_t phbytes = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	if (pread(fd, ph, phbytes, (off_t)eh.e_phoff) != (ssize_t)phbytes)
+		return -ENOEXEC;
+	const Elf64_Phdr *dyn = NULL;
+	for (int i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC)
+			dyn = &ph[i];
+	if (dyn == NULL)
+		return 0;	/* static */
+	size_t entries = dyn->p_filesz / sizeof(Elf64_Dyn);
+	if (entries > DYNAMIC_MAX)
+		return -ENOEXEC;
+	Elf64_Dyn *d = calloc(entries ? entries : 1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	uint64_t strtab_vaddr = 0;
+	*strsz = 0;
+	if (pread(fd, d, entries * sizeof(*d), (off_t)dyn->p_offset) != (ssize_t)(entries * sizeof(*d)))
+		rc = -ENOEXEC;
+	for (size_t i = 0; rc == 0 && i < entries && d[i].d_tag != DT_NULL; i++) {
+		if (d[i].d_tag == DT_STRTAB)
+			strtab_vaddr = d[i].d_un.d_ptr;
+		else if (d[i].d_tag == DT_STRSZ)
+			*strsz = d[i].d_un.d_val;
+		else if (d[i].d_tag == DT_NEEDED && *count < LIBS_MAX)
+			offsets[(*count)++] = d[i].d_un.d_val;
+	}
+	free(d);
+	if (rc != 0 || *count == 0)
+		return rc;
+	/* The string table is named by address: find the file offset of the
+	 * loaded segment that holds it. */
+	for (int i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && strtab_vaddr >= ph[i].p_vaddr &&
+		    strtab_vaddr - ph[i].p_vaddr < ph[i].p_filesz &&
+		    *strsz <= ph[i].p_filesz - (strtab_vaddr - ph[i].p_vaddr)) {
+			*strtab = strtab_vaddr - ph[i].p_vaddr + ph[i].p_offset;
+			return 0;
+		}
+	return -ENOEXEC;
+}
+
+static bool under_library_root(const char *path)
+{
+	for (size_t i = 0; i < sizeof(library_roots) / sizeof(library_roots[0]); i++)
+		if (strncmp(path, library_roots[i], strlen(library_roots[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Add dir/name to libs (once) when it is a regular file under a library
+ * root, however reached. */
+static int add_library(char **libs, size_t *n, const char *dir, const char *name)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+	if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0 ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(libs[i], path) == 0)
+			return 0;
+	if (*n == LIBS_MAX || realpath(path, real) == NULL || !under_library_root(real) ||
+	    stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((libs[*n] = strdup(path)) == NULL)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* The needed names of fd, each added to libs. */
+static int add_needed(int fd, char **libs, size_t *n, const char *dir)
+{
+	uint64_t offsets[LIBS_MAX], strtab = 0, strsz = 0;
+	size_t count;
+	int rc = read_needed(fd, offsets, &count, &strtab, &strsz);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		char name[NAME_MAX + 1];
+		if (offsets[i] >= strsz)
+			return -ENOEXEC;
+		size_t want = strsz - offsets[i] < sizeof(name) ? strsz - offsets[i] : sizeof(name);
+		ssize_t got = pread(fd, name, want, (off_t)(strtab + offsets[i]));
+		if (got <= 0 || memchr(name, '\0', (size_t)got) == NULL)
+			return -ENOEXEC;
+		rc = add_library(libs, n, dir, name);
+	}
+	return rc;
+}
+
+int update_loader_files(const struct staged *staged, char ***files, struct banger_error *err)
+{
+	char **list = calloc(LIBS_MAX + 2, sizeof(*list));
+	char real[PATH_MAX];
+	int rc = 0;
+	*files = NULL;
+	if (list == NULL)
+		return banger_error_set(err, -ENOMEM, "out of memory");
+	if (staged->interpreter[0] == '\0')
+		goto done;	/* static: the loader is not involved */
+	if (realpath(staged->interpreter, real) == NULL) {
+		rc = banger_error_set(err, -errno, "the ELF interpreter %s: %s", staged->interpreter,
+				      strerror(errno));
+		goto done;
+	}
+	char *slash = strrchr(real, '/');
+	*slash = '\0';	/* real is now the interpreter's directory */
+	if ((list[0] = strdup(staged->interpreter)) == NULL) {
+		rc = banger_error_set(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+	char **libs = list + 1;
+	size_t libs_n = 0;
+	rc = add_needed(staged->exec_fd, libs, &libs_n, real);
+	/* Breadth first: each library found may need more. */
+	for (size_t i = 0; rc == 0 && i < libs_n; i++) {
+		int fd = open(libs[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			break;
+		}
+		rc = add_needed(fd, libs, &libs_n, real);
+		close(fd);
+	}
+	if (rc != 0)
+		rc = banger_error_set(err, rc, "the libraries the staged binary needs: %s", strerror(-rc));
+done:
+	if (rc != 0) {
+		update_loader_files_free(list);
+		return rc;
+	}
+	*files = list;
+	return 0;
+}
+
+void update_loader_files_free(char **files)
+{
+	for (size_t i = 0; files && files[i]; i++)
+		free(files[i]);
+	free(files);
+}
