@@ -31,7 +31,10 @@ fleet_setup() {
 
 fleet_teardown() {
 	[ -n "${PLAY_PID:-}" ] && kill -9 -- "-$PLAY_PID" 2>/dev/null
-	[ -n "${FLEETD:-}" ] && "$FLEET" down "$FLEETD"
+	[ -n "${FLEETD:-}" ] || return 0
+	[ -f "$FLEETD/play.log" ] && cp "$FLEETD/play.log" "$BANGER_BUILD/fleet-last-play.log"
+	"$FLEET" down "$FLEETD"
+	nothing_left "$FLEETD"
 	FLEETD=
 }
 
@@ -76,7 +79,7 @@ host_state() {
 	local k=$1
 	echo "version $(status_of "$k" .version) $(status_of "$k" .schema.state)"
 	on "$k" sha256sum /usr/local/bin/bangerd
-	on "$k" sh -c 'ls -A /usr/local/bin /var/lib/private/banger; ls -A /var/tmp/banger-rollout 2>/dev/null || :'
+	on "$k" sh -c 'ls -A /usr/local/bin /var/lib/private/banger; [ ! -e /var/lib/banger-rollout ] || echo staged'
 	on "$k" "$FIXTURE" dump "$SDB"
 }
 
@@ -89,3 +92,18 @@ rollout() {
 
 # result of HOST in the summary
 summary_of() { jq -r --arg h "$1" '.[] | select(.host == $h) | .'"$2" "$SUMMARY"; }
+
+# Nothing of the fleet may outlive it: no process, no listener, no mount,
+# no cgroup.
+nothing_left() {
+	local dir=$1 left
+	left=$(pgrep -af -- "$dir" || true)
+	[ -z "$left" ] || { echo "left running: $left"; return 1; }
+	left=$(ss -Hltn "src ${FLEET_NET:-127.0.77}.0/24" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "left listening: $left"; return 1; }
+	left=$(grep -F -- "$dir" /proc/self/mountinfo || true)
+	[ -z "$left" ] || { echo "left mounted: $left"; return 1; }
+	left=$(ls -d /sys/fs/cgroup/*/banger-box-"$(basename "$dir")"-* 2>/dev/null || true)
+	[ -z "$left" ] || { echo "left cgroups: $left"; return 1; }
+	[ ! -e "$dir" ] || { echo "left: $dir"; return 1; }
+}
