@@ -11,6 +11,8 @@ HOOKS=$BANGER_BUILD/hooks
 SDB=/var/lib/private/banger/banger.db	# where DynamicUser keeps the system database
 N=${FLEET_HOSTS:-3}
 
+# fleet_setup [INSTALL]: boot N hosts and run INSTALL K on each (default:
+# install_old_release).
 fleet_setup() {
 	[ "$(id -u)" -eq 0 ] || skip "booting systemd hosts in namespaces needs root"
 	grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
@@ -22,7 +24,7 @@ fleet_setup() {
 	FLEETD=$(mktemp -d "$BANGER_BUILD/fleet.XXXXXX")
 	"$FLEET" up "$FLEETD" "$N" >/dev/null
 	local k
-	for ((k = 1; k <= N; k++)); do install_old_release "$k" & done
+	for ((k = 1; k <= N; k++)); do "${1:-install_old_release}" "$k" & done
 	wait_all
 	RELEASE=$STAGED_BANGERD
 	NEW_VERSION=$("$RELEASE" --version)

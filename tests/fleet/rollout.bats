@@ -92,7 +92,7 @@ remember() {
 	echo "$output" | tail -40
 	[ "$status" -ne 0 ]
 	[ "$(grep -c '^PLAY \[Update in batches' <<< "$output")" -eq 1 ]
-	grep -E 'fatal: \[fleet1\].*rolled_back \(banger update exit 5\)' <<< "$output"
+	grep -E 'fatal: \[fleet1\].*rolled_back \(exit 5\)' <<< "$output"
 	[ "$(summary_of fleet1 result)" = rolled_back ]
 	[ "$(summary_of fleet1 exit)" = 5 ]
 	[ "$(summary_of fleet1 after)" = 0.0.2 ]
