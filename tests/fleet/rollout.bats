@@ -141,9 +141,11 @@ remember() {
 	PLAY_PID=
 	cat "$FLEETD/killed.log" | tail -5
 	! grep -q '^PLAY RECAP' "$FLEETD/killed.log" || false
-	rollout -e banger_release="$RELEASE"
+	# (and batches of another size, as the contract spells the variable)
+	rollout -e banger_release="$RELEASE" -e 'banger_serial=[2,"100%"]'
 	echo "$output" | tail -30
 	[ "$status" -eq 0 ]
+	[ "$(grep -c '^PLAY \[Update in batches' <<< "$output")" -eq 2 ]
 	for ((k = 1; k <= N; k++)); do
 		on_release "$k"
 		[[ "$(summary_of "fleet$k" result)" =~ ^(updated|unchanged)$ ]]
