@@ -45,7 +45,8 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
+	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -121,6 +122,13 @@ HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
 	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -DHOSTILE_DIR='"$(abspath $(@D))"' -o $@ $<
+# A program without libc that can be its own ELF interpreter
+# (tests/tools/elfpatch makes it one: issue 11's attacks).
+HOSTILE_BINS += $(BUILD_DIR)/tests/hostile/selfinterp
+$(BUILD_DIR)/tests/hostile/selfinterp: tests/sandbox/selfinterp.c
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -static-pie -nostdlib -fno-stack-protector \
+		-fcf-protection=none -o $@ $<
 
 # Release N knows migrations 1..N and calls itself version 0.0.N. Built
 # without sanitizers: the tests stage them into the sandbox.
@@ -176,8 +184,10 @@ HOOKS := $(BUILD_DIR)/hooks/banger $(BUILD_DIR)/hooks/bangerd
 ifeq ($(BANGER_TEST_HOOKS),1)
 BANGER_CFLAGS += -DBANGER_TEST_HOOKS
 endif
-$(HOOKS): FORCE
-	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) BANGER_TEST_HOOKS=1 SANITIZE= $@
+# One sub-make for both (a grouped target): two at once raced on the
+# same BUILD_DIR/hooks under make -j.
+$(HOOKS) &: FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/hooks BANGER_TEST_HOOKS=1 SANITIZE= $(HOOKS)
 
 .PHONY: all-tests
 all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)

@@ -5,6 +5,7 @@
 #ifndef BANGER_SANDBOX_H
 #define BANGER_SANDBOX_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -19,9 +20,16 @@
  * rename, link, mkdir, mknod, truncate, chmod, chown, utimes, xattr writes
  * and fallocate fail with EPERM. Everything else stays allowed: this is the
  * guard `bangerd --check-migrations` puts around its own read, whether or
- * not a parent sandbox already runs it. Sets no_new_privs. Returns 0 or a
- * negative errno with err set. */
+ * not a parent sandbox already runs it. Sets no_new_privs. Inside banger's
+ * check sandbox, whose policy refuses every new filter with
+ * SANDBOX_SECCOMP_REFUSED_ERRNO, it returns 0 without loading one once it
+ * has seen that filter refuse write opens (forbid_writes.c says why that
+ * is proof enough). Returns 0 or a negative errno with err set. */
 int sandbox_forbid_writes(struct banger_error *err);
+
+/* The errno with which policy/check-migrations.policy answers
+ * seccomp(SECCOMP_SET_MODE_FILTER): one the kernel never gives for it. */
+#define SANDBOX_SECCOMP_REFUSED_ERRNO EDOM
 
 /* ---- policies (policy.c; the language is documented there) --------------- */
 
@@ -74,7 +82,8 @@ struct sandbox_spec {
 	char *const *argv;		/* argv[0] is what the child sees as its name */
 	const struct sandbox_policy *policy;
 	const char *const *read_paths;	/* Landlock: read-only trees, NULL-terminated */
-	const char *const *exec_paths;	/* Landlock: files to execute (the ELF interpreter) */
+	const char *const *exec_paths;	/* Landlock: regular files to execute (the ELF
+					 * interpreter); a directory is refused */
 	unsigned timeout_ms;		/* the child is killed after this */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
 	size_t memory_bytes;		/* RLIMIT_AS */
@@ -117,12 +126,15 @@ struct sandbox_result {
 	int setup_errno;
 	int landlock_abi;		/* 0: Landlock not applied (kernel without it) */
 	bool mount_namespace;		/* the child had a mount namespace of its own */
-	pid_t pid;			/* the child's pid, reaped by the time we return */
+	pid_t pid;			/* the child's pid, reaped by the time we return
+					 * unless survived_kill */
+	bool survived_kill;		/* SANDBOX_TIMED_OUT, and SIGKILL had not ended it
+					 * 2 s later (asleep in the kernel): left unreaped */
 	long violation;			/* SIGSYS: the refused syscall's number from the
 					 * kernel's audit record, or -1 when unknown */
 	char violation_name[32];	/* its name on this architecture, or "" */
 	char first_line[SANDBOX_LINE_MAX];	/* stdout's first line, control bytes removed */
-	bool line_truncated;
+	bool line_truncated;		/* a printable byte of that line found no room */
 	size_t stdout_bytes;		/* everything the child wrote, counted, not kept */
 	char stderr_tail[SANDBOX_TAIL_MAX];	/* the last bytes of stderr, control bytes removed */
 };

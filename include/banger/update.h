@@ -23,8 +23,14 @@ enum update_exit {
 
 struct staged {
 	int exec_fd;		/* read-only descriptor of the staged copy */
-	char interpreter[256];	/* PT_INTERP of the ELF, "" when static */
+	char interpreter[256];	/* PT_INTERP of the ELF, resolved; "" when static */
+	char interpreter_path[256];	/* PT_INTERP as written, the path the kernel opens
+					 * at exec (the mount namespace must resolve it) */
 };
+
+/* The system library directories (and /etc/ld.so.cache) that the check's
+ * sandbox lets the child read, NULL-terminated. */
+extern const char *const update_library_paths[];
 
 /* Copy from into an unnamed file (O_TMPFILE, or a name unlinked at once)
  * in dir and return a read-only descriptor to it: nothing is left behind,
@@ -35,8 +41,11 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 		 struct banger_error *err);
 
 /* An ELF executable for this machine (class, byte order, machine, type),
- * read from the descriptor; fills out->interpreter. Returns 0 or -ENOEXEC
- * with err saying what is wrong. */
+ * read from the descriptor, that the sandbox can hold to its promises: at
+ * most one PT_INTERP, naming a regular file that resolves beneath
+ * update_library_paths (out->interpreter gets the resolved path); no
+ * executable PT_GNU_STACK; no PT_LOAD both writable and executable.
+ * Returns 0 or -ENOEXEC with err saying what is wrong. */
 int update_verify_elf(struct staged *staged, struct banger_error *err);
 
 void update_staged_close(struct staged *staged);

@@ -5,12 +5,43 @@
  * code, only to make sure that nothing in it - SQLite included - can change
  * a file, in any state of the database. Denials return an errno, never kill,
  * so that SQLite sees an ordinary refusal and takes its read-only path.
+ *
+ * Inside banger's check sandbox this filter cannot be loaded: the sandbox's
+ * policy answers every seccomp(SECCOMP_SET_MODE_FILTER) with
+ * SANDBOX_SECCOMP_REFUSED_ERRNO (EDOM), because a filter of the child's own
+ * could return SECCOMP_RET_LOG and flood the audit log. The refusal is
+ * accepted only with proof that a filter which forbids writes already
+ * binds us; anything else fails closed, as before. The argument:
+ *
+ *  - the kernel never answers seccomp() with EDOM (its errors are EINVAL,
+ *    EFAULT, EACCES, ENOMEM, ESRCH, EBUSY, E2BIG, EOPNOTSUPP, ENOSYS), nor
+ *    do the runtimes that filter seccomp() (systemd, Docker, bubblewrap,
+ *    Flatpak answer EPERM or ENOSYS): EDOM comes from a filter written to
+ *    say it;
+ *  - a filter can bind bangerd only if bangerd's parent (or an ancestor)
+ *    installed it, or a tracer injected the call; so can an LD_PRELOAD that
+ *    fakes the answer. Each of those already controls what bangerd runs
+ *    and could change the files itself: faking the answer gains nothing
+ *    (the self-confinement guards against SQLite, not against our parent);
+ *  - the claim is still checked, with calls that are harmless whatever
+ *    answers them: openat() of a NULL path with each write, create,
+ *    truncate, append and tmpfile flag must meet EACCES (the kernel itself
+ *    says EFAULT or EINVAL: nothing can be opened), and openat2() ENOSYS
+ *    (the kernel: EINVAL). These are the rules the sandbox answers with an
+ *    errno; every other change of a file (unlink, rename, chmod, ...) is
+ *    outside its allow-list and kills, so it cannot be probed, and needs
+ *    no probe: a filter that answers seccomp() with EDOM and write opens
+ *    with EACCES is banger's policy, or an impostor from the ancestors
+ *    above. An environment that gets either answer wrong fails closed.
+ *  - the staged child gains nothing either: the refusal only takes away.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "banger/sandbox.h"
 
@@ -44,12 +75,55 @@ static int deny_write_opens(scmp_filter_ctx ctx, const char *name, unsigned flag
 	return 0;
 }
 
+/* 0 when a filter already refuses, by errno, every write open and openat2
+ * (see the argument above); else -EPERM with err naming the first call that
+ * got another answer. */
+static int writes_already_forbidden(struct banger_error *err)
+{
+	static const struct {
+		const char *name;
+		int flags;
+	} probes[] = {
+		{ "O_WRONLY", O_WRONLY }, { "O_RDWR", O_RDWR }, { "O_CREAT", O_CREAT },
+		{ "O_TRUNC", O_TRUNC }, { "O_APPEND", O_APPEND }, { "O_TMPFILE", O_TMPFILE | O_RDWR },
+	};
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		errno = 0;
+		long fd = syscall(SYS_openat, AT_FDCWD, NULL, probes[i].flags, 0);
+		int got = errno;
+		if (fd >= 0)
+			close((int)fd);
+		if (fd >= 0 || got != EACCES)
+			return banger_error_set(err, -EPERM,
+						"seccomp() was refused with %s, yet an open with %s was not (%s): "
+						"not under a filter that forbids writes",
+						strerrorname_np(SANDBOX_SECCOMP_REFUSED_ERRNO), probes[i].name,
+						fd >= 0 ? "it opened" : strerrorname_np(got));
+	}
+	errno = 0;
+	long fd = syscall(SYS_openat2, AT_FDCWD, NULL, NULL, 0);
+	int got = errno;
+	if (fd >= 0)
+		close((int)fd);
+	if (fd >= 0 || got != ENOSYS)
+		return banger_error_set(err, -EPERM,
+					"seccomp() was refused with %s, yet openat2 was not (%s): "
+					"not under a filter that forbids writes",
+					strerrorname_np(SANDBOX_SECCOMP_REFUSED_ERRNO),
+					fd >= 0 ? "it opened" : strerrorname_np(got));
+	return 0;
+}
+
 int sandbox_forbid_writes(struct banger_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (ctx == NULL)
 		return banger_error_set(err, -ENOMEM, "cannot create a seccomp filter");
-	int rc = deny_write_opens(ctx, "open", 1);
+	/* The kernel's own errno when the load fails, not libseccomp's
+	 * ECANCELED: the sandbox's refusal must be told from any other. */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	if (rc == 0)
+		rc = deny_write_opens(ctx, "open", 1);
 	if (rc == 0)
 		rc = deny_write_opens(ctx, "openat", 2);
 	/* openat2's flags sit behind a pointer, out of the filter's reach. ENOSYS
@@ -67,6 +141,8 @@ int sandbox_forbid_writes(struct banger_error *err)
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
+	if (rc == -SANDBOX_SECCOMP_REFUSED_ERRNO)
+		return writes_already_forbidden(err);
 	if (rc < 0)
 		return banger_error_set(err, rc, "cannot load the seccomp filter: %s", strerror(-rc));
 	return 0;

@@ -6,7 +6,8 @@
 
 /* Build a Landlock ruleset in the parent (opening paths is not something
  * the child should still be able to do): read access beneath read_paths,
- * read + execute on exec_paths and on exec_fd's file, nothing else the
+ * read + execute on exec_paths (regular files only: a directory is
+ * refused, never granted as a tree) and on exec_fd's file, nothing else the
  * kernel's ABI lets us name. Sets *ruleset_fd (-1 when the kernel has no
  * Landlock: best effort) and *abi. Returns 0 or a negative errno. */
 int landlock_prepare(const char *const *read_paths, const char *const *exec_paths, int exec_fd,

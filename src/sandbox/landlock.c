@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,17 +57,26 @@ static int add_rule(int ruleset, int fd, uint64_t access)
 	return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
 }
 
-static int add_path(int ruleset, const char *path, uint64_t access, uint64_t handled,
+/* A rule beneath path. A read path may be missing (skipped) and may be a
+ * directory (the rule covers its tree). An exec path must be a regular
+ * file: a rule on a directory would grant its whole tree, and execute with
+ * it, so a directory, a device or a missing file is refused. */
+static int add_path(int ruleset, const char *path, uint64_t access, uint64_t handled, bool exec,
 		    struct banger_error *err)
 {
 	int fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT && !exec)
 			return 0;	/* e.g. /lib64 on a machine without it */
 		return banger_error_set(err, -errno, "landlock: %s: %s", path, strerror(errno));
 	}
 	struct stat st;
 	int rc = fstat(fd, &st);
+	if (rc == 0 && exec && !S_ISREG(st.st_mode)) {
+		close(fd);
+		return banger_error_set(err, -EINVAL,
+					"landlock: %s: an execute rule is for a regular file only", path);
+	}
 	if (rc == 0 && !S_ISDIR(st.st_mode))
 		access &= FS_FILE_RIGHTS;	/* a rule on a file takes file rights only */
 	if (rc == 0)
@@ -116,10 +126,10 @@ int landlock_prepare(const char *const *read_paths, const char *const *exec_path
 					*abi, strerror(errno));
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && read_paths && read_paths[i]; i++)
-		rc = add_path(fd, read_paths[i], FS_READ, attr.handled_access_fs, err);
+		rc = add_path(fd, read_paths[i], FS_READ, attr.handled_access_fs, false, err);
 	for (size_t i = 0; rc == 0 && exec_paths && exec_paths[i]; i++)
 		rc = add_path(fd, exec_paths[i], LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
-			      attr.handled_access_fs, err);
+			      attr.handled_access_fs, true, err);
 	if (rc == 0 && add_rule(fd, exec_fd, LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE) < 0)
 		rc = banger_error_set(err, -errno, "landlock: rule for the staged binary: %s",
 				      strerror(errno));

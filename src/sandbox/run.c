@@ -222,12 +222,19 @@ static __attribute__((noreturn)) void child_main(const struct child_plan *p)
 }
 
 /* Keep only printable ASCII: no terminal escape (ESC, CSI 0x9b, other C0
- * and C1 controls, bytes of a UTF-8 sequence) reaches the operator. */
-static size_t append_printable(char *dst, size_t len, size_t cap, const char *src, size_t n)
+ * and C1 controls, bytes of a UTF-8 sequence) reaches the operator. Counts
+ * in *dropped (when given) the printable bytes that found no room. */
+static size_t append_printable(char *dst, size_t len, size_t cap, const char *src, size_t n,
+			       size_t *dropped)
 {
-	for (size_t i = 0; i < n && len + 1 < cap; i++)
-		if ((unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f)
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f)
+			continue;
+		if (len + 1 < cap)
 			dst[len++] = src[i];
+		else if (dropped)
+			(*dropped)++;
+	}
 	dst[len] = '\0';
 	return len;
 }
@@ -264,13 +271,19 @@ static void stream_read(struct stream *s, int is_stdout, struct sandbox_result *
 	if (is_stdout) {
 		r->stdout_bytes = s->total;
 		if (!s->line_done) {
+			/* A line is judged whole or not at all: any printable byte
+			 * of it that finds no room - in this read or a later one,
+			 * before its newline - makes it untrusted, because what was
+			 * cut off could change its meaning. A line of exactly the
+			 * room whose newline comes later is whole. */
 			char *nl = memchr(buf, '\n', (size_t)n);
 			size_t take = nl ? (size_t)(nl - buf) : (size_t)n;
-			size_t before = s->len;
-			s->len = append_printable(r->first_line, s->len, sizeof(r->first_line), buf, take);
-			if (before + take >= sizeof(r->first_line) - 1 && !nl)
+			size_t dropped = 0;
+			s->len = append_printable(r->first_line, s->len, sizeof(r->first_line), buf, take,
+						  &dropped);
+			if (dropped)
 				r->line_truncated = true;
-			if (nl || s->len + 1 >= sizeof(r->first_line))
+			if (nl || r->line_truncated)
 				s->line_done = 1;
 		}
 	} else {
@@ -315,6 +328,15 @@ static long find_violation(pid_t pid, unsigned long *arch)
 	return found;
 }
 
+/* The wait after SIGKILL is bounded too. A child in an uninterruptible
+ * sleep (the audit backlog, a stalled FUSE or NFS request) dies only when
+ * it leaves the kernel, which may take a minute or never happen: we report
+ * it and return instead of waiting with it. What it leaves is harmless to
+ * the next run: its descriptors were closed at step 2 (the update's lock
+ * among them), its staged copy has no name, and when we exit, init reaps
+ * it. */
+#define KILL_GRACE_MS 2000
+
 static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct stream *errs,
 		  const struct sandbox_spec *spec, struct sandbox_result *r)
 {
@@ -340,6 +362,10 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 		}
 		if (exited && left <= -1000)
 			break;	/* the pipes are held by nothing we know of */
+		if (!exited && killed && left <= -KILL_GRACE_MS) {
+			r->survived_kill = true;
+			break;
+		}
 		int n = poll(fds, 4, left > 0 ? (int)left : 100);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -364,6 +390,8 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 	stream_close(out);
 	stream_close(errs);
 	siginfo_t info = { 0 };
+	if (r->survived_kill)
+		return;	/* still in the kernel: no wait without a bound */
 	waitid(P_PID, (id_t)pid, &info, WEXITED);
 	if (r->outcome == SANDBOX_TIMED_OUT)
 		return;
@@ -455,7 +483,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 	int report_r = report[0];
 	report[0] = -1;
 	watch(pid, pidfd, report_r, &so, &se, spec, r);
-	append_printable(r->stderr_tail, 0, sizeof(r->stderr_tail), se.raw_tail, se.tail_len);
+	append_printable(r->stderr_tail, 0, sizeof(r->stderr_tail), se.raw_tail, se.tail_len, NULL);
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "banger/owner.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
 #include "banger/update.h"
@@ -37,8 +38,9 @@ static const struct sock_filter check_migrations_bpf[] = {
 #define CHECK_DEADLINE_MS 4000
 
 /* Where the dynamic loader and the libraries live (Landlock read rules). */
-static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
-					    "/etc/ld.so.cache" };
+const char *const update_library_paths[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+					     "/etc/ld.so.cache", NULL };
+#define LIBRARY_PATHS (sizeof(update_library_paths) / sizeof(update_library_paths[0]) - 1)
 
 void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 {
@@ -47,7 +49,12 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 	v->reason[0] = '\0';
 	switch (r->outcome) {
 	case SANDBOX_TIMED_OUT:
-		snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
+		if (r->survived_kill)
+			snprintf(v->reason, sizeof(v->reason),
+				 "the check timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
+				 (int)r->pid);
+		else
+			snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
 		return;
 	case SANDBOX_SETUP_FAILED:
 		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",
@@ -77,7 +84,13 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
 		return;
 	}
-	if (r->line_truncated || schema_line_parse(r->first_line, &state) != 0) {
+	if (r->line_truncated) {
+		snprintf(v->reason, sizeof(v->reason),
+			 "the check exited with %d but printed a line too long to trust (over %d bytes): '%.200s...'",
+			 r->exit_code, SANDBOX_LINE_MAX - 1, r->first_line);
+		return;
+	}
+	if (schema_line_parse(r->first_line, &state) != 0) {
 		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed '%.200s'",
 			 r->exit_code, r->first_line);
 		return;
@@ -137,44 +150,20 @@ int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, siz
 	return 0;
 }
 
-/* Whose the check runs as: the database file's owner, or the state
- * directory's while there is no database yet. Not followed: a database
- * that is a symlink is refused by the check itself, and its owner is the
- * symlink's. */
-static int store_owner(const char *db, const char *db_dir, uid_t *uid, gid_t *gid,
-		       struct banger_error *err)
-{
-	struct stat st;
-	const char *what = db;
-	int fd = open(db, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		what = db_dir;
-		fd = open(db_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return banger_error_set(err, -errno, "%s: %s", what, strerror(errno));
-	int rc = fstat(fd, &st);
-	int saved = errno;
-	close(fd);
-	if (rc != 0)
-		return banger_error_set(err, -saved, "%s: %s", what, strerror(saved));
-	*uid = st.st_uid;
-	*gid = st.st_gid;
-	return 0;
-}
-
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
 		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
 {
 	struct sandbox_policy *policy = NULL;
-	uid_t uid = 0;
-	gid_t gid = 0;
 	/* Only root can take another identity; anyone else runs the check as
 	 * itself, which is the database's owner in user mode. */
 	bool set_identity = geteuid() == 0;
-	int rc = set_identity ? store_owner(db, db_dir, &uid, &gid, err) : 0;
+	struct banger_owner owner = { 0, 0 };
+	/* The database file's owner, not followed (a symlinked database is
+	 * refused by the check itself), or its directory's while there is
+	 * none yet. */
+	int rc = set_identity ? banger_owner_of(db, &owner) : 0;
 	if (rc != 0)
-		return rc;
+		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
 	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
 	if (rc != 0)
 		return rc;
@@ -194,7 +183,7 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	 * file opened, and in the mount namespace a library's parents are
 	 * our directories, not the machine's /usr/lib: only a rule on the
 	 * file itself (the same inode, bound) applies there. */
-	const size_t dirs = sizeof(library_dirs) / sizeof(library_dirs[0]);
+	const size_t dirs = LIBRARY_PATHS;
 	size_t files = 0;
 	while (loader_files[files])
 		files++;
@@ -206,10 +195,12 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < dirs; i++)
-		read_paths[n++] = library_dirs[i];
+		read_paths[n++] = update_library_paths[i];
 	for (size_t i = 0; i < files; i++)
 		read_paths[n++] = loader_files[i];
 	read_paths[n++] = db_dir;
+	/* The interpreter as update_verify_elf() resolved it: a regular file
+	 * beneath update_library_paths, never a directory. */
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd,
@@ -221,8 +212,8 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 		.cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
 		.memory_bytes = (size_t)512 << 20,
 		.set_identity = set_identity,
-		.uid = uid,
-		.gid = gid,
+		.uid = owner.uid,
+		.gid = owner.gid,
 		.mount_namespace = true,
 		.ns_data_paths = ns_data,
 		.ns_code_paths = (const char *const *)loader_files,
@@ -243,6 +234,9 @@ int update_staged_version(const struct staged *staged, const char *db, const cha
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(r.first_line);
+	if (r.outcome == SANDBOX_TIMED_OUT)
+		return banger_error_set(err, -ETIMEDOUT, "the new bangerd's --version timed out%s",
+					r.survived_kill ? " and did not die after SIGKILL" : "");
 	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0 || len == 0 || len >= size ||
 	    strspn(r.first_line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-") != len)
 		return banger_error_set(err, -EPROTO, "the new bangerd's --version printed '%.100s'",

@@ -142,16 +142,28 @@ int update_loader_files(const struct staged *staged, char ***files, struct bange
 	*files = NULL;
 	if (list == NULL)
 		return banger_error_set(err, -ENOMEM, "out of memory");
-	if (staged->interpreter[0] == '\0')
+	/* The path as the kernel will open it (PT_INTERP as written): the
+	 * namespace must hold the symlinks on its way, not only the file. */
+	const char *interp = staged->interpreter_path[0] ? staged->interpreter_path : staged->interpreter;
+	if (interp[0] == '\0')
 		goto done;	/* static: the loader is not involved */
-	if (realpath(staged->interpreter, real) == NULL) {
-		rc = banger_error_set(err, -errno, "the ELF interpreter %s: %s", staged->interpreter,
-				      strerror(errno));
+	struct stat st;
+	if (realpath(interp, real) == NULL) {
+		rc = banger_error_set(err, -errno, "the ELF interpreter %s: %s", interp, strerror(errno));
+		goto done;
+	}
+	/* The kernel opens it by path, in the namespace: it must be the
+	 * loader, a file among the libraries, not whatever the path names
+	 * in our own process (a /proc/self/fd/N, a directory). */
+	if (!under_library_root(real) || stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = banger_error_set(err, -EPERM,
+				      "the ELF interpreter %s is not a file in the library directories",
+				      interp);
 		goto done;
 	}
 	char *slash = strrchr(real, '/');
 	*slash = '\0';	/* real is now the interpreter's directory */
-	if ((list[0] = strdup(staged->interpreter)) == NULL) {
+	if ((list[0] = strdup(interp)) == NULL) {
 		rc = banger_error_set(err, -ENOMEM, "out of memory");
 		goto done;
 	}

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 	struct stat st;
 	out->exec_fd = -1;
 	out->interpreter[0] = '\0';
+	out->interpreter_path[0] = '\0';
 	src = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
 		rc = banger_error_set(err, -errno, "%s", strerror(errno));
@@ -119,10 +121,46 @@ out:
 #error "add this architecture's ELF machine"
 #endif
 
+/* The interpreter the kernel will open: a regular file that resolves
+ * beneath one of the library directories the sandbox already lets the
+ * child read. Landlock then adds execute on that one file, and nothing the
+ * staged binary names can widen what the child may read (a directory, a
+ * secret file, /proc/self/fd/N). resolved gets the real path. */
+static int check_interpreter(const char *interp, char *resolved, size_t size,
+			     struct banger_error *err)
+{
+	char real[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	if (realpath(interp, real) == NULL)
+		return banger_error_set(err, -ENOEXEC, "an ELF interpreter that does not resolve: %s: %s",
+					interp, strerror(errno));
+	if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+		return banger_error_set(err, -ENOEXEC, "an ELF interpreter that is not a regular file: %s",
+					interp);
+	for (size_t i = 0; update_library_paths[i]; i++) {
+		struct stat dst;
+		if (realpath(update_library_paths[i], dir) == NULL || stat(dir, &dst) != 0 ||
+		    !S_ISDIR(dst.st_mode))
+			continue;	/* absent here (/lib64), or a file (ld.so.cache) */
+		size_t n = strlen(dir);
+		if (strncmp(real, dir, n) == 0 && real[n] == '/' && strlen(real) < size) {
+			memcpy(resolved, real, strlen(real) + 1);
+			return 0;
+		}
+	}
+	return banger_error_set(err, -ENOEXEC,
+				"an ELF interpreter outside the library directories: %s (resolves to %s)",
+				interp, real);
+}
+
 int update_verify_elf(struct staged *s, struct banger_error *err)
 {
 	Elf64_Ehdr eh;
 	struct stat st;
+	char interp[sizeof(s->interpreter)] = "";
+	unsigned interps = 0;
+	s->interpreter[0] = '\0';
+	s->interpreter_path[0] = '\0';
 	if (fstat(s->exec_fd, &st) != 0 ||
 	    pread(s->exec_fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
@@ -143,15 +181,28 @@ int update_verify_elf(struct staged *s, struct banger_error *err)
 		if (pread(s->exec_fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
 		    (ssize_t)sizeof(ph))
 			return banger_error_set(err, -ENOEXEC, "an ELF file cut short");
+		/* The policy promises W^X from the first system call on; these
+		 * two would break it at exec, before any filter runs. */
+		if (ph.p_type == PT_GNU_STACK && (ph.p_flags & PF_X))
+			return banger_error_set(err, -ENOEXEC,
+						"an ELF file that asks for an executable stack (PT_GNU_STACK)");
+		if (ph.p_type == PT_LOAD && (ph.p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
+			return banger_error_set(err, -ENOEXEC,
+						"an ELF file with a segment both writable and executable (program header %u)", i);
 		if (ph.p_type != PT_INTERP)
 			continue;
-		if (ph.p_filesz < 2 || ph.p_filesz > sizeof(s->interpreter) ||
-		    pread(s->exec_fd, s->interpreter, ph.p_filesz, (off_t)ph.p_offset) !=
-			    (ssize_t)ph.p_filesz ||
-		    s->interpreter[ph.p_filesz - 1] != '\0' || s->interpreter[0] != '/') {
-			s->interpreter[0] = '\0';
+		/* The kernel loads the first PT_INTERP; a second one means
+		 * nothing to it, but would be what we granted. */
+		if (++interps > 1)
+			return banger_error_set(err, -ENOEXEC, "an ELF file with more than one PT_INTERP");
+		if (ph.p_filesz < 2 || ph.p_filesz > sizeof(interp) ||
+		    pread(s->exec_fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
+		    interp[ph.p_filesz - 1] != '\0' || interp[0] != '/')
 			return banger_error_set(err, -ENOEXEC, "an ELF file with a broken interpreter path");
-		}
+	}
+	if (interps == 1) {
+		memcpy(s->interpreter_path, interp, sizeof(s->interpreter_path));
+		return check_interpreter(interp, s->interpreter, sizeof(s->interpreter), err);
 	}
 	return 0;
 }

@@ -10,14 +10,15 @@ setup() {
 	DEST=$(mktemp -d)
 	local sanitize=
 	[[ "$BANGER_BUILD" == */sanitize ]] && sanitize=1
-	# Installed with PREFIX inside DEST, so that ExecStart= names a real file.
+	# Installed with PREFIX inside DEST, so that ExecStart= names a real file
+	# (a PREFIX of its own puts the user unit under PREFIX/share/systemd/user).
 	make -s -C "$REPO" BUILD_DIR="$BANGER_BUILD" SANITIZE=$sanitize install DESTDIR= PREFIX="$DEST/usr" >/dev/null
 }
 
 teardown() { rm -rf "$DEST"; }
 
 @test "systemd-analyze verify: both units clean (man pages found, binary executable)" {
-	for unit in "$DEST/usr/lib/systemd/system/bangerd.service" "$DEST/usr/lib/systemd/user/bangerd.service"; do
+	for unit in "$DEST/usr/lib/systemd/system/bangerd.service" "$DEST/usr/share/systemd/user/bangerd.service"; do
 		run env MANPATH="$DEST/usr/share/man" systemd-analyze verify "$unit"
 		[ "$status" -eq 0 ] || { echo "$unit: $output"; false; }
 		[ -z "$output" ] || { echo "$unit: $output"; false; }

@@ -154,8 +154,11 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 	echo "$stderr"
 	[ "$status" -eq 5 ]
 	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
-	found=$(find "$STATE" ! -user 65534 -o ! -group 65534)
-	[ -z "$found" ] || { ls -la "$STATE"; false; }
+	# (the socket is the daemon's own, not the updater's: restart.sh runs
+	# the restored daemon as root here, where systemd would run it as the
+	# dynamic user)
+	found=$(find "$STATE" ! -name bangerd.sock \( ! -user 65534 -o ! -group 65534 \))
+	[ -z "$found" ] || { echo "not the owner's: $found"; ls -la "$STATE"; false; }
 }
 
 @test "a rollback that cannot complete: exit 6 and the message says what to do" {

@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	rm -f /tmp/banger-hostile-created
+	if [ -n "${STALL:-}" ]; then kill "$STALL" 2>/dev/null; wait "$STALL" 2>/dev/null || true; fi
 	common_teardown
 }
 
@@ -68,20 +69,15 @@ assert_reason() { [[ "$(jq -r .reason <<<"$output")" == *"$1"* ]] || { echo "rea
 
 @test "write the database: EACCES" { check write_db; assert_contained; assert_reason "exited with 42"; }
 @test "truncate the database: killed" { check truncate_db; assert_contained; assert_reason SIGSYS; }
-# The refused call's name comes from the kernel's audit record, best
-# effort: when other processes flood the kernel log, printk's rate limit
-# drops the record and the reason says the kernel log names it. Assert the
-# name only when the record was read; never accept a wrong one.
-assert_syscall_named() {
-	local reason
-	reason=$(jq -r .reason <<<"$output")
-	[[ "$reason" == *"$1"* || "$reason" == *"the kernel log names it"* ]] || { echo "reason: $reason"; return 1; }
-}
-
 @test "unlink the database: killed, and the reason names the system call" {
 	check unlink_db; assert_contained; assert_reason SIGSYS
 	[ "$(id -u)" -eq 0 ] || skip "reading the kernel's audit record needs root"
-	assert_syscall_named "refused the system call unlink"
+	# The name comes from the kernel's audit record, which printk's rate
+	# limit drops when the log was flooded (by other checks on the machine):
+	# best effort, so asserted only when the record was read.
+	[[ "$(jq -r .reason <<<"$output")" != *"the kernel log names it"* ]] ||
+		skip "the kernel's audit record of this kill was not read (rate limit?)"
+	assert_reason "refused the system call unlink"
 }
 @test "rename the database: killed" { check rename_db; assert_contained; assert_reason SIGSYS; }
 @test "chmod the database: killed" { check chmod_db; assert_contained; assert_reason SIGSYS; }
@@ -230,6 +226,47 @@ in_pid_namespace() {
 	assert_reason "timed out"
 }
 
+# A child that SIGKILL cannot end at once: asleep in the kernel, as a check
+# was in audit_log_start, here in a FUSE request that tests/tools/fusestall
+# has read and never answers. banger must report it within a bound and move
+# on, and the next update must not trip over what it left.
+state_of() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+@test "a child asleep in the kernel past SIGKILL: reported within a bound, nothing left for the next update" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting FUSE needs root"
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	local s=$BATS_TEST_TMPDIR/stall elapsed pid st
+	mkdir -p "$s/state/stall" "$s/bin"
+	"$BANGERD" --db "$s/state/banger.db" --migrate >/dev/null
+	cp "$BANGERD_R2" "$s/bin/bangerd"
+	"$BANGER_BUILD/tests/fusestall" "$s/state/stall" 20 > "$s/ready" &
+	STALL=$!
+	for _ in $(seq 100); do grep -q ready "$s/ready" 2>/dev/null && break; sleep 0.05; done
+	grep -q ready "$s/ready"
+	# Never stat the stalled mount, not even to list it: whoever does waits
+	# with the child. Names by glob (readdir only), bytes of the two files.
+	listing() { (cd "$s" && printf '%s\n' state/* state/.* bin/* bin/.* | grep -v update.lock &&
+		sha256sum state/banger.db bin/bangerd); }
+	local before; before=$(listing)
+	SECONDS=0
+	run --separate-stderr "$BANGER" update --from "$HOSTILE/stall_in_kernel" --target "$s/bin/bangerd" \
+		--state-dir "$s/state" --no-restart --timeout 1
+	elapsed=$SECONDS
+	[ "$status" -eq 3 ] || { echo "exit $status: $stderr"; return 1; }
+	[[ "$stderr" == *"did not die after SIGKILL"* ]] || { echo "$stderr"; return 1; }
+	[ "$elapsed" -le 8 ] || { echo "took $elapsed s"; return 1; }
+	pid=$(grep -o 'pid [0-9]*' <<<"$stderr" | head -1 | cut -d' ' -f2)
+	[ "$(state_of "$pid")" = D ]	# still asleep, SIGKILL pending
+	[ "$(listing)" = "$before" ]
+	# The next update, while it still sleeps: not locked out, it swaps.
+	run --separate-stderr "$BANGER" update --from "$STAGED_BANGERD" --target "$s/bin/bangerd" \
+		--state-dir "$s/state" --no-restart --timeout 5
+	[ "$status" -eq 0 ] || { echo "exit $status: $stderr"; return 1; }
+	# The file system goes, the request ends, the child dies (init reaps it).
+	kill "$STALL"; wait "$STALL" || true; STALL=
+	for _ in $(seq 100); do st=$(state_of "$pid"); [ -z "$st" ] || [ "$st" = Z ] && break; sleep 0.05; done
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
 @test "a line that disagrees with the exit code is not trusted" {
 	check line_disagrees
 	assert_contained
@@ -237,18 +274,135 @@ in_pid_namespace() {
 	assert_contained
 }
 
+# ---- the ELF file itself (issue 11, item 1) ----
+# Copies of hostile programs with program headers that a compiler would not
+# write, made by tests/tools/elfpatch. Each is refused at VERIFY (exit 4),
+# before anything runs: the refusal does not depend on Landlock, and each
+# test runs again with Landlock unavailable to banger and its child
+# (tests/tools/nolandlock answers its system calls with ENOSYS).
+ELFPATCH=$BANGER_BUILD/tests/elfpatch
+NOLANDLOCK=$BANGER_BUILD/tests/nolandlock
+
+# patched IN EDIT...: a copy of IN, changed, outside the watched $WORK.
+patched() {
+	local in=$1; shift
+	PATCHED=$BATS_TEST_TMPDIR/$(basename "$in").patched
+	"$ELFPATCH" "$in" "$PATCHED" "$@"
+}
+
+# check_path PATH [WRAPPER...]: the check of the program at PATH.
+check_path() {
+	local path=$1; shift
+	run --separate-stderr "$@" "$BANGER" update --check-only --from "$path" \
+		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 5 --json
+}
+
+# Refused at verification with REASON; nothing ran, nothing leaked or changed.
+assert_refused() {
+	[ "$status" -eq 4 ] || { echo "exit $status, stdout: $output, stderr: $stderr"; return 1; }
+	[[ "$output$stderr" != *"root-only secret"* ]]
+	[[ "$output$stderr" != *"ATTACK WORKED"* ]]
+	[ "$(jq -r .child_pid <<<"$output")" = 0 ]
+	[ "$(dir_state "$WORK")" = "$BEFORE" ] || { echo "the directory changed"; return 1; }
+	assert_reason "$1"
+}
+
+# The patched program is refused with REASON, with and without Landlock.
+assert_refused_both_ways() {
+	check_path "$PATCHED"; assert_refused "$1"
+	check_path "$PATCHED" "$NOLANDLOCK"; assert_refused "$1"
+}
+
+@test "positive control: nolandlock leaves the child without Landlock, the check still works" {
+	check_path "$HOSTILE/honest" "$NOLANDLOCK"
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .landlock_abi <<<"$output")" = 0 ]
+}
+
+@test "a second PT_INTERP naming /: refused at verification, no file read" {
+	# The kernel loads the first (the real loader); the old updater granted
+	# the last to Landlock, and a directory got its tree: read everything.
+	patched "$HOSTILE/read_secret" add-interp /
+	assert_refused_both_ways "more than one PT_INTERP"
+}
+
+@test "first PT_INTERP /proc/self/fd/3 (itself), second a secret file: refused at verification" {
+	# Loaded as its own interpreter, selfinterp read the secret that the
+	# old updater granted to Landlock as the second PT_INTERP.
+	patched "$HOSTILE/selfinterp" interp /proc/self/fd/3 add-interp "$WORK/secret"
+	assert_refused_both_ways "more than one PT_INTERP"
+}
+
+@test "a PT_INTERP of /proc/self/fd/3: refused, it is no library" {
+	patched "$HOSTILE/selfinterp" interp /proc/self/fd/3
+	check_path "$PATCHED"
+	[ "$status" -eq 4 ]
+	[[ "$(jq -r .reason <<<"$output")" == *"ELF interpreter that does not resolve"* ||
+	   "$(jq -r .reason <<<"$output")" == *"ELF interpreter outside the library directories"* ]]
+}
+
+@test "a PT_INTERP naming a secret file: refused, outside the library directories" {
+	patched "$HOSTILE/read_secret" interp "$WORK/secret"
+	assert_refused_both_ways "ELF interpreter outside the library directories"
+}
+
+@test "a PT_INTERP naming a library directory: refused, not a regular file" {
+	patched "$HOSTILE/read_secret" interp /usr/lib
+	assert_refused_both_ways "ELF interpreter that is not a regular file"
+}
+
+@test "an executable PT_GNU_STACK: refused at verification" {
+	# Without the flag the stack is not executable: the same program dies.
+	check exec_stack; assert_contained; assert_reason "signal 11"
+	patched "$HOSTILE/exec_stack" execstack
+	assert_refused_both_ways "executable stack"
+}
+
+@test "a PT_LOAD both writable and executable: refused at verification" {
+	check exec_data; assert_contained; assert_reason "signal 11"
+	patched "$HOSTILE/exec_data" wx-data
+	assert_refused_both_ways "both writable and executable"
+}
+
+@test "a valid 1,023-byte line with more text before its newline: not trusted, line too long" {
+	check long_line; assert_contained; assert_reason "line too long"
+	[ "$(jq -r .line <<<"$output")" = "" ]
+}
+@test "a valid 1,023-byte line whose rest comes in a second write: not trusted, line too long" {
+	check long_line_split; assert_contained; assert_reason "line too long"
+}
+@test "positive control: a line of exactly 1,023 bytes, its newline in a later write, is whole" {
+	check line_exact_fit
+	[ "$status" -eq 0 ] || { echo "exit $status: $(jq -r .reason <<<"$output")"; return 1; }
+}
+
 @test "exit 1 with a usage error is not 'migrations needed'" { check usage_exit_1; assert_contained; }
 @test "exit 0 without a line is not 'compatible'" { check no_line; assert_contained; }
 @test "x32 system call: killed" { check x32; assert_contained; assert_reason SIGSYS; }
+# The proof does not rest on the kernel's audit record, which printk's rate
+# limit drops when other checks have flooded the log: the call is i386's
+# number 17, which on x86_64 is pread64, allowed by the policy. A filter
+# that mistook it for a native call would let it return, and the program
+# would say ATTACK WORKED; a SIGSYS from its wait status is the ABI kill.
+# The reason's name comes from the record: asserted only when it was read
+# (the reason then gives a number "of another ABI", never a native name).
 @test "i386 system call: killed, not mistaken for a native one" {
 	check i386; assert_contained; assert_reason SIGSYS
-	# i386's 20 is getpid, x86_64's is writev: never named as a native call
-	[[ "$(jq -r .reason <<<"$output")" != *"refused the system call "* ]]
-	[ "$(id -u)" -eq 0 ] || skip "reading the kernel's audit record needs root"
-	assert_syscall_named "of another ABI"
+	local reason; reason=$(jq -r .reason <<<"$output")
+	[[ "$reason" != *"refused the system call "* ]] || { echo "read as native: $reason"; return 1; }
+	if [[ "$reason" == *"system call number"* ]]; then
+		assert_reason "number 17 of another ABI"
+	fi
 }
 @test "a writable and executable mapping: killed" { check wx_mapping; assert_contained; assert_reason SIGSYS; }
 @test "a seccomp notification listener: refused" { check seccomp_listener; assert_contained; }
+@test "a seccomp filter of the child's own that logs every call: refused with EDOM" {
+	check seccomp_log; assert_contained; assert_reason "exited with 42"
+	assert_reason "Numerical argument out of domain"
+}
+@test "a seccomp filter through prctl(PR_SET_SECCOMP): killed" {
+	check seccomp_prctl; assert_contained; assert_reason SIGSYS
+}
 @test "bpf: killed" { check bpf; assert_contained; assert_reason SIGSYS; }
 @test "keyctl and add_key: killed" { check keyctl; assert_contained; assert_reason SIGSYS; check add_key; assert_contained; }
 @test "setns: killed" { check setns; assert_contained; assert_reason SIGSYS; }

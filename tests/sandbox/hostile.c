@@ -12,8 +12,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -239,9 +241,13 @@ static int attack_x32(void) { return result(syscall(0x40000000 | SYS_getpid), "x
 static int attack_i386(void)
 {
 	long rc;
-	/* int 0x80 with eax = 20 (i386 getpid) */
-	__asm__ volatile("int $0x80" : "=a"(rc) : "a"(20) : "memory");
-	return result(rc, "i386 getpid");
+	/* int 0x80 with eax = 17: i386's `break`, which the kernel answers
+	 * ENOSYS, and on x86_64 the number of pread64, which the policy
+	 * allows. A filter that read it as a native call would let it
+	 * through, and we would be here: only the ABI kill stops it. */
+	__asm__ volatile("int $0x80" : "=a"(rc) : "a"(17) : "memory");
+	(void)rc;
+	return worked("an i386 system call got past the filter");
 }
 
 static int attack_wx_mapping(void)
@@ -250,10 +256,53 @@ static int attack_wx_mapping(void)
 	return result(p == MAP_FAILED ? -1 : 0, "a writable and executable mapping");
 }
 
+/* mov eax, 42; ret: code that says it ran. */
+#define RET42 { 0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3 }
+static unsigned char data_code[16] = RET42;	/* in .data: writable */
+
+/* Run code from the stack: only an executable stack lets it return. */
+static int attack_exec_stack(void)
+{
+	unsigned char code[16] = RET42;
+	int (*fn)(void) = (int (*)(void))(void *)code;
+	__asm__ volatile("" ::: "memory");
+	return fn() == 42 ? worked("ran code from the stack") : result(-1, "run code from the stack");
+}
+
+/* Run code from the data segment, which was writable at exec. */
+static int attack_exec_data(void)
+{
+	int (*fn)(void) = (int (*)(void))(void *)data_code;
+	__asm__ volatile("" ::: "memory");
+	return fn() == 42 ? worked("ran code from the data segment") : result(-1, "run code from data");
+}
+
 static int attack_seccomp_listener(void)
 {
 	return result(syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 8 /* NEW_LISTENER */, NULL),
 		      "a seccomp notification listener");
+}
+
+/* A filter of our own that returns SECCOMP_RET_LOG: every later system call
+ * would write an audit record (a flood, and a child stuck in the kernel's
+ * audit backlog). Three calls show it worked; no need to flood. */
+static int attack_seccomp_log(void)
+{
+	struct sock_filter allow_and_log[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG) };
+	struct sock_fprog prog = { 1, allow_and_log };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+		return result(-1, "load a filter that logs every system call");
+	for (int i = 0; i < 3; i++)
+		(void)getpid();
+	return worked("loaded a filter that logs every system call");
+}
+
+/* The same filter through prctl(), the older door. */
+static int attack_seccomp_prctl(void)
+{
+	struct sock_filter allow_and_log[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG) };
+	struct sock_fprog prog = { 1, allow_and_log };
+	return result(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), "prctl(PR_SET_SECCOMP)");
 }
 
 static int attack_bpf(void) { return result(syscall(SYS_bpf, 0, NULL, 0), "bpf"); }
@@ -369,6 +418,74 @@ static int attack_metadata(void)
 	return result(-1, "stat, access or O_PATH outside the state dir and the libraries");
 }
 
+/* A "compatible: applied [...]" line of exactly len printable bytes: the
+ * ids 1, 2, 3, ... then one wider id (10...0) that fills the room left. */
+static void valid_line_of(char *line, size_t len)
+{
+	size_t n = (size_t)snprintf(line, len + 1, "compatible: applied [1");
+	for (int id = 2;; id++) {
+		char tok[16];
+		size_t t = (size_t)snprintf(tok, sizeof(tok), " %d", id);
+		if (n + t + 1 > len)
+			break;
+		size_t room_after = len - 1 - (n + t);
+		if (room_after != 0 && room_after < t + 1)
+			break;	/* no room left for a wider last id */
+		memcpy(line + n, tok, t);
+		n += t;
+	}
+	size_t room = len - 1 - n;
+	if (room > 0) {
+		line[n++] = ' ';
+		line[n++] = '1';
+		memset(line + n, '0', room - 2);
+		n += room - 2;
+	}
+	line[n++] = ']';
+	line[n] = '\0';
+}
+
+/* A valid 1,023-byte line (all the room the runner keeps), then, in the
+ * same write, more text and the newline: what was cut could say anything. */
+static int attack_long_line(void)
+{
+	char out[1100];
+	valid_line_of(out, 1023);
+	strcat(out, " but not really\n");
+	(void)!write(1, out, strlen(out));
+	return 0;
+}
+
+/* The same cut, but the rest of the line arrives in a second write. */
+static int attack_long_line_split(void)
+{
+	char out[1100];
+	valid_line_of(out, 1023);
+	(void)!write(1, out, strlen(out));
+	(void)!write(1, " 99]\n", 5);
+	return 0;
+}
+
+/* The positive control for both: a line of exactly 1,023 bytes whose
+ * newline comes in a later write is whole, and trusted. */
+static int attack_line_exact_fit(void)
+{
+	char out[1100];
+	valid_line_of(out, 1023);
+	(void)!write(1, out, strlen(out));
+	(void)!write(1, "\n", 1);
+	return 0;
+}
+
+/* Look into the state dir's "stall": the test mounts there a FUSE file
+ * system that never answers (tests/tools/fusestall), and we wait in the
+ * kernel where SIGKILL cannot end us. */
+static int attack_stall_in_kernel(void)
+{
+	struct stat st;
+	return result(stat(sibling("stall/x"), &st), "stat in the stalled file system");
+}
+
 /* The positive control: an honest answer is relayed. */
 static int attack_honest(void)
 {
@@ -389,9 +506,10 @@ static const struct {
 	A(setuid_caps), A(prctl_caps), A(tiocsti), A(ioctl_high_bits), A(inherited_fds),
 	A(environment), A(flood), A(escapes), A(escapes_stderr), A(hang), A(line_disagrees),
 	A(line_disagrees_2), A(usage_exit_1), A(no_line), A(x32), A(i386), A(wx_mapping),
-	A(seccomp_listener), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
-	A(read_root_only), A(lock_shm), A(read_terminal), A(exec_by_path), A(exec_marker),
-	A(metadata), A(honest),
+	A(seccomp_listener), A(seccomp_log), A(seccomp_prctl), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
+	A(stall_in_kernel), A(exec_stack), A(exec_data), A(long_line), A(long_line_split), A(line_exact_fit),
+	A(read_root_only), A(lock_shm), A(read_terminal), A(exec_by_path), A(exec_marker), A(metadata),
+	A(honest),
 };
 
 int main(int argc, char *argv[])

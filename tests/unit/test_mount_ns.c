@@ -70,7 +70,7 @@ static void test_the_loader_files_are_the_interpreter_then_shared_objects(void *
 	if (update_verify_elf(&sh, &err) != 0 || update_loader_files(&sh, &files, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_non_null(files[0]);
-	assert_string_equal(files[0], sh.interpreter);
+	assert_string_equal(files[0], sh.interpreter_path);	/* as the kernel opens it */
 	size_t n = 1;
 	for (; files[n]; n++)
 		assert_non_null(strstr(files[n], ".so"));

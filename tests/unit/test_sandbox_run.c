@@ -18,26 +18,39 @@ static const char permissive[] =
 	"default allow\n"
 	"openat2 => errno ENOSYS\n";
 
-static struct sandbox_result run_sh(const char *script, unsigned timeout_ms)
+/* The loader and the programs the scripts below run: execute rules are
+ * for regular files only. */
+static const char *const sh_exec_paths[] = {
+	"/lib64/ld-linux-x86-64.so.2", "/usr/bin/grep", "/usr/bin/tr", "/usr/bin/cat",
+	"/usr/bin/sleep", "/usr/bin/yes", "/usr/bin/readlink", NULL,
+};
+
+static int try_sh(const char *script, unsigned timeout_ms, const char *const *exec_paths,
+		  struct sandbox_result *r, struct banger_error *err)
 {
 	struct sandbox_policy *policy;
-	struct banger_error err = { 0 };
-	struct sandbox_result r;
-	if (policy_parse("permissive", permissive, strlen(permissive), &policy, &err) != 0)
-		fail_msg("%s", err.msg);
+	if (policy_parse("permissive", permissive, strlen(permissive), &policy, err) != 0)
+		fail_msg("%s", err->msg);
 	int fd = open("/bin/sh", O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	char *argv[] = { "sh", "-c", (char *)script, NULL };
 	const char *read_paths[] = { "/bin", "/usr", "/lib", "/lib64", "/etc", "/proc", NULL };
-	const char *exec_paths[] = { "/lib64/ld-linux-x86-64.so.2", "/usr/bin", "/bin", NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = fd, .argv = argv, .policy = policy, .read_paths = read_paths,
 		.exec_paths = exec_paths, .timeout_ms = timeout_ms,
 	};
-	if (sandbox_run(&spec, &r, &err) != 0)
-		fail_msg("%s", err.msg);
+	int rc = sandbox_run(&spec, r, err);
 	close(fd);
 	policy_free(policy);
+	return rc;
+}
+
+static struct sandbox_result run_sh(const char *script, unsigned timeout_ms)
+{
+	struct banger_error err = { 0 };
+	struct sandbox_result r;
+	if (try_sh(script, timeout_ms, sh_exec_paths, &r, &err) != 0)
+		fail_msg("%s", err.msg);
 	return r;
 }
 
@@ -103,6 +116,20 @@ static void test_landlock_refuses_reading_outside_the_given_trees(void **state)
 	tmpdir_remove(dir);
 }
 
+static void test_landlock_refuses_a_directory_as_an_execute_path(void **state)
+{
+	(void)state;
+	/* A rule on "/" would grant read and execute on every file. */
+	const char *const exec_paths[] = { "/lib64/ld-linux-x86-64.so.2", "/", NULL };
+	struct banger_error err = { 0 };
+	struct sandbox_result r;
+	int rc = try_sh("cat /etc/shadow", 5000, exec_paths, &r, &err);
+	if (rc == 0 && r.landlock_abi == 0)
+		skip();	/* no Landlock in this kernel: there is no rule to refuse */
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err.msg, "regular file only"));
+}
+
 static void test_timeout_kills_the_child(void **state)
 {
 	(void)state;
@@ -138,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_only_stdio_is_open),
 		cmocka_unit_test(test_umask_cwd_session_and_limits),
 		cmocka_unit_test(test_landlock_refuses_reading_outside_the_given_trees),
+		cmocka_unit_test(test_landlock_refuses_a_directory_as_an_execute_path),
 		cmocka_unit_test(test_timeout_kills_the_child),
 		cmocka_unit_test(test_a_flood_is_cut_off_and_counted_not_kept),
 		cmocka_unit_test(test_control_bytes_are_removed),
