@@ -261,7 +261,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 	if (owned_by_package(j.target, pkg, sizeof(pkg))) {
-		fprintf(errout, "banger: %s belongs to the Debian package %s: update it with apt, not banger\n",
+		fprintf(errout, "banger: %s belongs to the Debian package %s: update it with apt, not banger (its preinst runs the same migration guard)\n",
 			j.target, pkg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
