@@ -144,10 +144,14 @@ deps:
 
 .SECONDARY:
 
+# The packages the suites install (as root): this tree's, and an older
+# release to upgrade from and to refuse a downgrade to (tests/system/deb.bats).
+DEB_OLD := $(BUILD_DIR)/deb-0.0.2
 check: deps
 	@$(MAKE) --no-print-directory all-tests
-	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deb > $(BUILD_DIR)/deb.log 2>&1 || \
-		{ tail -20 $(BUILD_DIR)/deb.log; exit 1; }; fi
+	@if [ "$$(id -u)" = 0 ]; then { $(MAKE) --no-print-directory deb && \
+		$(MAKE) --no-print-directory deb BUILD_DIR=$(DEB_OLD) DEB_VERSION=0.0.2 BANGER_MAX_MIGRATION=2; } \
+		> $(BUILD_DIR)/deb.log 2>&1 || { tail -20 $(BUILD_DIR)/deb.log; exit 1; }; fi
 	@tests/run $(BUILD_DIR)
 
 # kill -9 of banger update at random system calls of every step (strace

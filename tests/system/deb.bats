@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# The Debian package under a real systemd: dpkg -i, upgrade, downgrade and
+# purge inside a box, with the unit that dh_installsystemd enables, starts
+# and restarts, and the preinst's migration guard (banger-update(8), THE
+# DEBIAN PACKAGE). A is this tree's package (knows migrations 1 2 3); B is
+# the older release 0.0.2 (knows 1 2). make check builds both, as root.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	DEB_A=$(ls "$BANGER_BUILD"/banger_*.deb 2>/dev/null | head -1)
+	DEB_B=$(ls "$BANGER_BUILD"/deb-0.0.2/banger_0.0.2_*.deb 2>/dev/null | head -1)
+	[ -n "$DEB_A" ] && [ -n "$DEB_B" ] ||
+		skip "the packages are not built (make check builds them, as root)"
+	box_setup
+	A=$(dpkg-deb -f "$DEB_A" Version)
+	# This machine's image forbids maintainer scripts to start services
+	# (a Docker-style policy-rc.d that exits 101); a box is a machine
+	# where they do, as on a Debian install.
+	inbox rm -f /usr/sbin/policy-rc.d
+	# man-db's trigger rebuilds the whole index (2 s) after every dpkg run.
+	inbox rm -f /var/lib/man-db/auto-update
+	! inbox dpkg-query -W banger >/dev/null 2>&1 || inbox dpkg --purge banger >/dev/null
+}
+
+teardown() { box_teardown; }
+
+# dpkg -i DEB, which must succeed.
+install_ok() {
+	run --separate-stderr inbox dpkg -i "$1"
+	[ "$status" -eq 0 ] || { echo "dpkg -i $1: exit $status: $output$stderr"; false; }
+}
+
+installed() { inbox dpkg-query -W -f='${Status} ${Version}' banger 2>/dev/null || true; }
+
+# Rows at schema N, written beside the running daemon; LIST is what they
+# are in any later schema, DUMP every byte of every row now.
+seed() {
+	inbox "$FIXTURE" seed "$SDB" "$1"
+	LIST=$(inbox "$FIXTURE" list "$SDB")
+	DUMP=$(inbox "$FIXTURE" dump "$SDB")
+}
+
+# A writer that holds the stopped service's database locked (a rollback
+# journal, an open transaction spilled into the main file: no reader gets
+# in), in the box; hold_release (../integration/helpers) ends it.
+box_hold_lock() {
+	local fifo=$BOXD/.holder-in
+	inbox "$FIXTURE" exec "$SDB" "PRAGMA journal_mode = DELETE" >/dev/null
+	mkfifo "$fifo"
+	"$BOX" exec "$BOXD" "$FIXTURE" hold "$SDB" delete open \
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO images (name, digest, size_bytes, created_at)
+		SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n" < "$fifo" > "$BOXD/.holder-out" &
+	HOLDER_PID=$!
+	exec {HOLDER_IN}> "$fifo"
+	rm -f "$fifo"
+	for _ in $(seq 100); do
+		grep -q ready "$BOXD/.holder-out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "dpkg -i: the unit enabled and active, as the dynamic user; banger update leaves the packaged binary to apt; purge leaves nothing" {
+	run --separate-stderr inbox dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(installed)" = "install ok installed $A" ]
+	[ "$(inbox systemctl is-enabled bangerd.service)" = enabled ]
+	wait_active
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(status_json .schema.state)" = compatible ]
+	[ "$(main_status Uid | awk '{print $2}')" -ne 0 ]
+	files=$(inbox dpkg -L banger)
+	# an update of the packaged binary is apt's job, where the guard runs
+	before=$(box_sha /usr/bin/bangerd)
+	run --separate-stderr inbox banger update --system --from "$STAGED_BANGERD" --no-restart
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"belongs to the Debian package banger: update it with apt"*"guard"* ]]
+	[ "$(box_sha /usr/bin/bangerd)" = "$before" ]
+	seed 3
+	run --separate-stderr inbox dpkg --purge banger
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$(installed | grep -v '^unknown ok not-installed')" ]
+	for f in $files; do
+		inbox test -d "$f" && continue
+		! inbox test -e "$f" || { echo "left behind: $f"; false; }
+	done
+	! inbox test -e /var/lib/banger
+	! inbox test -e /var/lib/private/banger
+	! inbox test -e /usr/share/banger
+	[ -z "$(inbox find /etc/systemd/system -name 'bangerd*')" ]
+	[ "$(inbox systemctl is-active bangerd.service)" != active ]
+}
+
+@test "A (1-3) installed with rows, dpkg -i B (1-2): refused naming migration 3, A still installed and serving, every row" {
+	install_ok "$DEB_A"
+	wait_active
+	seed 3
+	sha=$(box_sha /usr/bin/bangerd)
+	pid=$(status_json .pid)
+	run --separate-stderr inbox dpkg -i "$DEB_B"
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"refusing to install banger 0.0.2: $SDB has applied migration(s) 3, which its bangerd does not know (it knows 1 2)"* ]]
+	[[ "$stderr" == *"Install a release that knows migration(s) 3"*"pre-update backup"*"BANGER_ALLOW_INCOMPATIBLE=1"* ]]
+	[ "$(installed)" = "install ok installed $A" ]
+	[ "$(box_sha /usr/bin/bangerd)" = "$sha" ]
+	[ "$(inbox systemctl is-active bangerd.service)" = active ]
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(status_json .pid)" = "$pid" ]	# not even restarted
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+}
+
+@test "BANGER_ALLOW_INCOMPATIBLE=1: B installs over A's database, and dpkg's output says the override acted" {
+	install_ok "$DEB_A"
+	wait_active
+	seed 3
+	run --separate-stderr inbox env BANGER_ALLOW_INCOMPATIBLE=1 dpkg -i "$DEB_B"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"BANGER_ALLOW_INCOMPATIBLE=1: installing banger 0.0.2 although $SDB has applied migration(s) 3"* ]]
+	[[ "$stderr" == *"BANGER_ALLOW_INCOMPATIBLE=1: installed anyway; the service stays down"* ]]
+	[ "$(installed)" = "install ok installed 0.0.2" ]
+	# B's bangerd refuses the newer database (exit 2), changing nothing
+	[ "$(inbox systemctl show -p ExecMainStatus --value bangerd.service)" = 2 ]
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+	# and any other value is no override
+	install_ok "$DEB_A"
+	run --separate-stderr inbox env BANGER_ALLOW_INCOMPATIBLE=yes dpkg -i "$DEB_B"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"BANGER_ALLOW_INCOMPATIBLE='yes' is not 1: ignored."*"refusing to install banger 0.0.2"* ]]
+	[ "$(installed)" = "install ok installed $A" ]
+}
+
+@test "B installed with rows, upgraded to A: restarted on A, migrated, every row kept, a pre-migration backup of the database's owner" {
+	run --separate-stderr inbox dpkg -i "$DEB_B"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	wait_active
+	[ "$(status_json .version)" = 0.0.2 ]
+	seed 2
+	pid=$(status_json .pid)
+	run --separate-stderr inbox dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"the database before $A migrates it: $SDB.pre-update"* ]]
+	[ "$(installed)" = "install ok installed $A" ]
+	wait_active
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(status_json .pid)" != "$pid" ]
+	[ "$(status_json .schema.state)" = compatible ]
+	run inbox /usr/bin/bangerd --check-migrations --system
+	[ "$output" = "compatible: applied [1 2 3]" ]
+	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
+	# the backup: the database as B left it, the database's owner's
+	[ "$(inbox stat -c %U:%a "$SDB.pre-update")" = "$(inbox stat -c %U:%a "$SDB")" ]
+	inbox cp "$SDB.pre-update" /tmp/pre-update.db
+	[ "$(inbox "$FIXTURE" dump /tmp/pre-update.db)" = "$DUMP" ]
+	[ -z "$(root_owned_in_state)" ] || { root_owned_in_state; false; }
+}
+
+@test "the database locked by a writer during dpkg -i: refused, it cannot be read, nothing changed" {
+	install_ok "$DEB_B"
+	wait_active
+	seed 2
+	inbox systemctl stop bangerd.service
+	box_hold_lock
+	before=$(state_listing)
+	sha=$(box_sha /usr/bin/bangerd)
+	run --separate-stderr inbox dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"refusing to install banger $A: the migrations that $SDB has applied cannot be read: "*"locked"* ]]
+	[[ "$stderr" == *"Nothing was changed"*"BANGER_ALLOW_INCOMPATIBLE=1"* ]]
+	[ "$(installed)" = "install ok installed 0.0.2" ]
+	[ "$(box_sha /usr/bin/bangerd)" = "$sha" ]
+	[ "$(state_listing)" = "$before" ]
+	[ "$(inbox systemctl is-active bangerd.service)" = inactive ]	# left as it was: stopped
+	hold_release
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+}
+
+@test "an upgrade that migrates and then does not come up: dpkg fails saying what systemd said and where the backup is; going back by hand as banger-update(8) says" {
+	install_ok "$DEB_B"
+	wait_active
+	seed 2
+	# A's bangerd migrates and says it is ready; then the unit fails, at every start
+	inbox mkdir -p /etc/systemd/system/bangerd.service.d
+	echo $'[Service]\nExecStartPost=/bin/false' | inbox tee /etc/systemd/system/bangerd.service.d/fail.conf >/dev/null
+	run --separate-stderr inbox dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"banger: bangerd $A did not come up: bangerd.service is failed, Result="*", its main process exited "* ]]
+	[[ "$stderr" == *"before this release migrated it: $SDB.pre-update"*"banger-update(8)"* ]]
+	[ "$(installed)" = "install ok half-configured $A" ]
+	run inbox /usr/bin/bangerd --check-migrations --system
+	[ "$output" = "compatible: applied [1 2 3]" ]	# it did migrate
+	# back to B with the database as it was, by hand
+	inbox rm -r /etc/systemd/system/bangerd.service.d
+	inbox systemctl daemon-reload
+	inbox systemctl stop bangerd
+	inbox sh -c 'cd /var/lib/private/banger && cp -p banger.db.pre-update banger.db &&
+		rm -f banger.db-wal banger.db-shm banger.db-journal'
+	run --separate-stderr inbox dpkg -i "$DEB_B"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(installed)" = "install ok installed 0.0.2" ]
+	wait_active
+	[ "$(status_json .version)" = 0.0.2 ]
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+	[ -z "$(root_owned_in_state)" ] || { root_owned_in_state; false; }
+}
