@@ -214,3 +214,30 @@ box_hold_lock() {
 	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
 	[ -z "$(root_owned_in_state)" ] || { root_owned_in_state; false; }
 }
+
+@test "dpkg -r keeps the database; with no bangerd left to read it, dpkg -i is refused, and the override installs, backs up, migrates" {
+	install_ok "$DEB_B"
+	wait_active
+	seed 2
+	inbox dpkg -r banger >/dev/null 2>&1
+	inbox test -f "$SDB"
+	! inbox test -e /usr/bin/bangerd
+	run --separate-stderr inbox dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"refusing to install banger $A: the migrations that $SDB has applied cannot be read: no bangerd is installed to read it"* ]]
+	[[ "$stderr" == *"Install the release that last served it first"*"BANGER_ALLOW_INCOMPATIBLE=1"* ]]
+	[[ "$(installed)" != "install ok installed"* ]]
+	! inbox test -e /usr/bin/bangerd
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+	run --separate-stderr inbox env BANGER_ALLOW_INCOMPATIBLE=1 dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"BANGER_ALLOW_INCOMPATIBLE=1: installing banger $A although the migrations that $SDB has applied cannot be read"* ]]
+	[ "$(installed)" = "install ok installed $A" ]
+	wait_active
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
+	inbox cp "$SDB.pre-update" /tmp/pre-update.db
+	[ "$(inbox "$FIXTURE" dump /tmp/pre-update.db)" = "$DUMP" ]
+}
