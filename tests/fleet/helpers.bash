@@ -92,6 +92,28 @@ rollout() {
 	echo "$output" > "$FLEETD/play.log"
 }
 
+# The same in the background, in its own session (so that a test can
+# SIGKILL the controller and everything it started): the output goes to
+# $FLEETD/play.log as it comes; rollout_wait sets $status and $output.
+rollout_bg() {
+	setsid "$FLEET" run "$FLEETD" ansible-playbook "$PLAYBOOK" -e banger_summary="$SUMMARY" "$@" \
+		> "$FLEETD/play.log" 2>&1 &
+	PLAY_PID=$!
+}
+
+rollout_wait() {
+	status=0
+	wait "$PLAY_PID" || status=$?
+	PLAY_PID=
+	output=$(cat "$FLEETD/play.log")
+}
+
+# Wait (up to 60 s) until host K's update has swapped: its .prev is there.
+wait_swapped() {
+	for _ in $(seq 1200); do on "$1" test -e /usr/local/bin/bangerd.prev && return 0; sleep 0.05; done
+	return 1
+}
+
 # result of HOST in the summary
 summary_of() { jq -r --arg h "$1" '.[] | select(.host == $h) | .'"$2" "$SUMMARY"; }
 

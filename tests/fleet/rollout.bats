@@ -108,15 +108,19 @@ remember() {
 
 @test "one host busy with another update (its state dir locked): retried, then updated" {
 	remember
-	# Host 3 is locked from the moment the canary swaps, for 8 s: its turn
-	# comes while the lock is held.
-	(
-		for _ in $(seq 1200); do on 1 test -e /usr/local/bin/bangerd.prev && break; sleep 0.05; done
-		on 3 flock /var/lib/private/banger sleep 8
-	) > /dev/null 2>&1 &
-	holder=$!
-	rollout -e banger_release="$RELEASE" -e banger_lock_delay=2
-	wait "$holder"
+	rollout_bg -e banger_release="$RELEASE" -e banger_lock_delay=1
+	# Host 3's state dir is locked (as banger update locks it) from the
+	# moment the canary swaps until host 3's own update has met the lock.
+	wait_swapped 1
+	on 3 sh -c 'flock /var/lib/private/banger sh -c "until [ -e /run/unlock ]; do sleep 0.1; done" \
+		</dev/null >/dev/null 2>&1 &'
+	for _ in $(seq 100); do on 3 flock -n -s /var/lib/private/banger true || break; sleep 0.05; done
+	for _ in $(seq 1200); do
+		grep -q 'RETRYING: \[fleet3\]: Run banger update' "$FLEETD/play.log" && break
+		sleep 0.05
+	done
+	on 3 touch /run/unlock
+	rollout_wait
 	echo "$output" | tail -40
 	[ "$status" -eq 0 ]
 	grep -E '^FAILED - RETRYING: \[fleet3\]: Run banger update' <<< "$output"
@@ -129,19 +133,18 @@ remember() {
 
 @test "the controller killed with SIGKILL in the middle of a batch: a re-run converges, every host on one version" {
 	remember
-	setsid "$FLEET" run "$FLEETD" ansible-playbook "$PLAYBOOK" -e banger_release="$RELEASE" \
-		-e banger_summary="$SUMMARY" > "$FLEETD/killed.log" 2>&1 &
-	PLAY_PID=$!
+	rollout_bg -e banger_release="$RELEASE"
 	# the canary is done and host 2's turn has begun: its copy is staged
-	for _ in $(seq 1200); do on 1 test -e /usr/local/bin/bangerd.prev && break; sleep 0.05; done
+	wait_swapped 1
 	for _ in $(seq 1200); do on 2 test -d /var/lib/banger-rollout && break; sleep 0.02; done
 	on 2 test -d /var/lib/banger-rollout
-	kill -9 -- "-$PLAY_PID"	# setsid: the controller and all it started
+	kill -9 -- "-$PLAY_PID"	# the controller's session: it and all it started
 	wait "$PLAY_PID" || true
 	PLAY_PID=
+	mv "$FLEETD/play.log" "$FLEETD/killed.log"
 	cat "$FLEETD/killed.log" | tail -5
 	! grep -q '^PLAY RECAP' "$FLEETD/killed.log" || false
-	# (and batches of another size, as the contract spells the variable)
+	# (and batches of another size: banger_serial, spelt without spaces)
 	rollout -e banger_release="$RELEASE" -e 'banger_serial=[2,"100%"]'
 	echo "$output" | tail -30
 	[ "$status" -eq 0 ]
