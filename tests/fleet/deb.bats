@@ -52,6 +52,7 @@ pkg_state() {
 		[ "$(summary_of "fleet$k" result)" = updated ]
 		[ "$(summary_of "fleet$k" before)" = 0.0.2 ]
 		[ "$(summary_of "fleet$k" after)" = "$A" ]
+		[ "$(summary_of "fleet$k" exit)" = 0 ]
 		on "$k" test ! -e /var/lib/banger-rollout
 	done
 
