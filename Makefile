@@ -52,8 +52,12 @@ TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 
+# ansible-core, python3-apt (its apt module, which would otherwise fetch it),
+# openssh-server, yamllint and ansible-lint: the fleet rollout
+# (packaging/ansible) and its suite, tests/fleet.
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd
+	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd \
+	ansible-core python3-apt openssh-server yamllint ansible-lint
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
