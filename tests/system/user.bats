@@ -16,15 +16,22 @@ setup() {
 	# is root's: the files are the user's afterwards)
 	inbox make -s -C "$REPO" BUILD_DIR="$BANGER_BUILD" install PREFIX="$HOME_OP/.local" >/dev/null
 	inbox install -m 0755 "$BANGERD_R2" "$HOME_OP/.local/bin/bangerd"
-	inbox chown -R op:op "$HOME_OP/.local"
+	# What op runs from the build tree, in op's own home: the checkout may
+	# sit in a directory op cannot enter (a CI clone in a 0700 dir).
+	inbox install -d -o op -g op "$HOME_OP/rel"
+	inbox install -m 0755 "$STAGED_BANGERD" "$HOME_OP/rel/bangerd-new"
+	inbox install -m 0755 "$HOOKS/bangerd" "$HOME_OP/rel/bangerd-crash"
+	inbox install -m 0755 "$FIXTURE" "$HOME_OP/rel/fixture"
+	OP_FIXTURE=$HOME_OP/rel/fixture
+	inbox chown -R op:op "$HOME_OP/.local" "$HOME_OP/rel"
 	inbox loginctl enable-linger op
 	for _ in $(seq 100); do inbox test -S "/run/user/$OP_UID/systemd/private" && break; sleep 0.05; done
 	as_op systemctl --user daemon-reload
 	as_op systemctl --user enable --now bangerd.service 2>/dev/null
 	wait_user_active
 	UDB=$HOME_OP/.local/state/banger/banger.db
-	as_op "$FIXTURE" seed "$UDB" 2
-	ROWS=$(as_op "$FIXTURE" list "$UDB")
+	as_op "$OP_FIXTURE" seed "$UDB" 2
+	ROWS=$(as_op "$OP_FIXTURE" list "$UDB")
 	OLD_SHA=$(box_sha "$HOME_OP/.local/bin/bangerd")
 }
 
@@ -57,14 +64,14 @@ user_version() { as_op banger status --json | jq -r .version; }
 
 @test "an update by the user restarts through systemctl --user: healthy, every row" {
 	pid=$(as_op banger status --json | jq -r .pid)
-	run --separate-stderr as_op banger update --from "$STAGED_BANGERD" --timeout 30
+	run --separate-stderr as_op banger update --from "$HOME_OP/rel/bangerd-new" --timeout 30
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"restart: systemd-user:bangerd.service"* ]]
 	[[ "$stderr" != *"Interactive authentication"* ]]
 	[ "$(user_version)" = "$("$BANGERD" --version)" ]
 	[ "$(as_op banger status --json | jq -r .pid)" != "$pid" ]
-	[ "$(as_op "$FIXTURE" list "$UDB")" = "$ROWS" ]
+	[ "$(as_op "$OP_FIXTURE" list "$UDB")" = "$ROWS" ]
 	[ -z "$(inbox find "$HOME_OP/.local" ! -user op)" ]
 }
 
@@ -74,12 +81,12 @@ user_version() { as_op banger status --json | jq -r .version; }
 		inbox tee "$HOME_OP/.config/systemd/user/bangerd.service.d/crash.conf" >/dev/null
 	inbox chown -R op:op "$HOME_OP/.config"
 	as_op systemctl --user daemon-reload
-	run --separate-stderr as_op banger update --from "$HOOKS/bangerd" --timeout 60
+	run --separate-stderr as_op banger update --from "$HOME_OP/rel/bangerd-crash" --timeout 60
 	echo "$stderr"
 	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"systemd says bangerd.service"* ]]
 	wait_user_active
 	[ "$(user_version)" = 0.0.2 ]
 	[ "$(box_sha "$HOME_OP/.local/bin/bangerd")" = "$OLD_SHA" ]
-	[ "$(as_op "$FIXTURE" list "$UDB")" = "$ROWS" ]
+	[ "$(as_op "$OP_FIXTURE" list "$UDB")" = "$ROWS" ]
 }
