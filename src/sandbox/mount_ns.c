@@ -118,6 +118,15 @@ static int plan_add(struct mount_plan *plan, enum op_kind kind, const char *path
 	return 0;
 }
 
+/* The op already planned at path, or NULL. */
+static const struct mount_op *plan_find(const struct mount_plan *plan, const char *path)
+{
+	for (size_t i = 0; i < plan->count; i++)
+		if (strcmp(plan->ops[i].path, path) == 0)
+			return &plan->ops[i];
+	return NULL;
+}
+
 /* Resolve path as the kernel would, from /, recording each step. */
 static int plan_path(struct mount_plan *plan, const char *path, unsigned long flags,
 		     struct banger_error *err)
@@ -152,13 +161,27 @@ static int plan_path(struct mount_plan *plan, const char *path, unsigned long fl
 		char next[PATH_MAX];
 		if (snprintf(next, sizeof(next), "%s/%s", done, comp) >= (int)sizeof(next))
 			return banger_error_set(err, -ENAMETOOLONG, "mount namespace: %s: path too long", path);
-		struct stat st;
-		if (lstat(next, &st) != 0)
-			return banger_error_set(err, -errno, "mount namespace: %s: %s", next, strerror(errno));
 		const char *more = rest + strspn(rest, "/");
+		/* A directory or a symlink that an earlier path of this plan
+		 * already went through is taken as recorded: the new root will
+		 * hold what was recorded, so every path must resolve through
+		 * the same steps, and asking the kernel again would only cost
+		 * system calls (the library paths share three directories). */
+		const struct mount_op *seen = *more != '\0' ? plan_find(plan, next) : NULL;
+		if (seen != NULL && seen->kind == OP_DIR) {
+			memcpy(done, next, sizeof(done));
+			continue;
+		}
+		if (seen != NULL && seen->kind != OP_LINK)
+			seen = NULL;	/* a bind on the way: plan_add() below refuses it */
+		struct stat st = { .st_mode = S_IFLNK };
+		if (seen == NULL && lstat(next, &st) != 0)
+			return banger_error_set(err, -errno, "mount namespace: %s: %s", next, strerror(errno));
 		if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX], joined[PATH_MAX];
-			ssize_t n = readlink(next, target, sizeof(target) - 1);
+			ssize_t n = seen ? (ssize_t)strlen(seen->target) : readlink(next, target, sizeof(target) - 1);
+			if (seen)
+				memcpy(target, seen->target, (size_t)n);
 			if (n <= 0 || ++links > PLAN_MAX_LINKS)
 				return banger_error_set(err, n < 0 ? -errno : -ELOOP,
 							"mount namespace: %s: cannot follow", next);
@@ -241,13 +264,13 @@ static int op_apply(const struct mount_op *op, bool setattr)
 		if (mkdir(dst, 0755) != 0)
 			return -errno;
 		break;
-	case OP_BIND_FILE: {
-		int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-		if (fd < 0)
+	case OP_BIND_FILE:
+		/* An empty regular file to bind over: mknod makes one in one
+		 * call where open and close take two (no CAP_MKNOD needed for
+		 * S_IFREG), and like O_EXCL it fails on anything already there. */
+		if (mknod(dst, S_IFREG | 0444, 0) != 0)
 			return -errno;
-		close(fd);
 		break;
-	}
 	}
 	if (setattr) {
 		struct mount_attr attr = { .attr_set = mount_attrs(op->flags) };
