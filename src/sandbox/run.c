@@ -179,13 +179,32 @@ static uint64_t signals_not_default(void)
 	return ignored | caught;
 }
 
+/* The kernel's struct sigaction, whose handler comes first on every
+ * architecture: with SIG_DFL and no flags, nothing else is read but the
+ * mask, left empty. */
+struct kernel_sigaction {
+	uintptr_t handler;
+	unsigned long flags;
+	uintptr_t restorer;
+	uint64_t mask;
+};
+
 static int step_session(pid_t parent)
 {
 	sigset_t all;
 	uint64_t reset = signals_not_default();
-	for (int sig = 1; sig < NSIG && sig <= 64; sig++)
-		if (reset & (uint64_t)1 << (sig - 1))
-			signal(sig, SIG_DFL);	/* fails harmlessly for SIGKILL/SIGSTOP */
+	for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+		if (!(reset & (uint64_t)1 << (sig - 1)) || signal(sig, SIG_DFL) != SIG_ERR)
+			continue;	/* SIGKILL and SIGSTOP are never reported */
+		/* glibc refuses the two real-time signals it keeps for itself
+		 * (32 and 33) with EINVAL, but a parent that is not glibc may
+		 * have left them ignored, and an ignored signal survives exec:
+		 * ask the kernel directly. This process is single-threaded
+		 * and about to exec, so glibc never needs them here. */
+		struct kernel_sigaction dfl = { .handler = (uintptr_t)SIG_DFL };
+		if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) != 0)
+			return -errno;
+	}
 	sigemptyset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0 || setsid() < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
