@@ -26,11 +26,15 @@
  *    and every one of them read-only too. A kernel without mount_setattr
  *    (before 5.12) gets non-recursive binds remounted one by one: a
  *    submount is then left out, never left writable;
- *  4 the machine's root detached (umount2 MNT_DETACH) and its directory
- *    removed: no path leads out any more;
+ *  4 no path leads out any more: the machine's tree, every mount of it
+ *    made read-only, nosuid, nodev and noexec, is covered by a read-only
+ *    bind of the empty directory it is mounted on (cover_old_root()); a
+ *    kernel without mount_setattr detaches it instead (umount2
+ *    MNT_DETACH) and removes the directory;
  *  5 the new root itself remounted read-only, nosuid, nodev, noexec.
  * One tmpfs and one pivot_root: each costs tens of microseconds, and the
- * sandbox's whole budget is 0.5 ms.
+ * sandbox's whole budget is 0.5 ms. Covering instead of detaching saves
+ * a synchronous RCU grace period (docs/BENCHMARKS.md, 1e).
  * The staged binary needs no path: it is executed from its descriptor,
  * which stays valid on a detached mount.
  *
@@ -118,6 +122,15 @@ static int plan_add(struct mount_plan *plan, enum op_kind kind, const char *path
 	return 0;
 }
 
+/* The op already planned at path, or NULL. */
+static const struct mount_op *plan_find(const struct mount_plan *plan, const char *path)
+{
+	for (size_t i = 0; i < plan->count; i++)
+		if (strcmp(plan->ops[i].path, path) == 0)
+			return &plan->ops[i];
+	return NULL;
+}
+
 /* Resolve path as the kernel would, from /, recording each step. */
 static int plan_path(struct mount_plan *plan, const char *path, unsigned long flags,
 		     struct banger_error *err)
@@ -152,13 +165,27 @@ static int plan_path(struct mount_plan *plan, const char *path, unsigned long fl
 		char next[PATH_MAX];
 		if (snprintf(next, sizeof(next), "%s/%s", done, comp) >= (int)sizeof(next))
 			return banger_error_set(err, -ENAMETOOLONG, "mount namespace: %s: path too long", path);
-		struct stat st;
-		if (lstat(next, &st) != 0)
-			return banger_error_set(err, -errno, "mount namespace: %s: %s", next, strerror(errno));
 		const char *more = rest + strspn(rest, "/");
+		/* A directory or a symlink that an earlier path of this plan
+		 * already went through is taken as recorded: the new root will
+		 * hold what was recorded, so every path must resolve through
+		 * the same steps, and asking the kernel again would only cost
+		 * system calls (the library paths share three directories). */
+		const struct mount_op *seen = *more != '\0' ? plan_find(plan, next) : NULL;
+		if (seen != NULL && seen->kind == OP_DIR) {
+			memcpy(done, next, sizeof(done));
+			continue;
+		}
+		if (seen != NULL && seen->kind != OP_LINK)
+			seen = NULL;	/* a bind on the way: plan_add() below refuses it */
+		struct stat st = { .st_mode = S_IFLNK };
+		if (seen == NULL && lstat(next, &st) != 0)
+			return banger_error_set(err, -errno, "mount namespace: %s: %s", next, strerror(errno));
 		if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX], joined[PATH_MAX];
-			ssize_t n = readlink(next, target, sizeof(target) - 1);
+			ssize_t n = seen ? (ssize_t)strlen(seen->target) : readlink(next, target, sizeof(target) - 1);
+			if (seen)
+				memcpy(target, seen->target, (size_t)n);
 			if (n <= 0 || ++links > PLAN_MAX_LINKS)
 				return banger_error_set(err, n < 0 ? -errno : -ELOOP,
 							"mount namespace: %s: cannot follow", next);
@@ -241,13 +268,13 @@ static int op_apply(const struct mount_op *op, bool setattr)
 		if (mkdir(dst, 0755) != 0)
 			return -errno;
 		break;
-	case OP_BIND_FILE: {
-		int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-		if (fd < 0)
+	case OP_BIND_FILE:
+		/* An empty regular file to bind over: mknod makes one in one
+		 * call where open and close take two (no CAP_MKNOD needed for
+		 * S_IFREG), and like O_EXCL it fails on anything already there. */
+		if (mknod(dst, S_IFREG | 0444, 0) != 0)
 			return -errno;
-		close(fd);
 		break;
-	}
 	}
 	if (setattr) {
 		struct mount_attr attr = { .attr_set = mount_attrs(op->flags) };
@@ -262,26 +289,64 @@ static int op_apply(const struct mount_op *op, bool setattr)
 	return 0;
 }
 
+/* Step 4 where mount_setattr(2) is there (5.12; open_tree and move_mount
+ * since 5.2): the machine's tree, every mount of it, made read-only,
+ * nosuid, nodev and noexec, then covered by a bind of the empty
+ * directory it is mounted on (under: an O_PATH descriptor of that
+ * directory, taken before the pivot). A path that names OLD_ROOT now
+ * ends in that empty directory, which is ours: lookup always crosses to
+ * the topmost mount of a stack, and ".." from the cover's root climbs
+ * past the whole stack to "/". Nothing is detached, so no RCU grace
+ * period is waited for here (umount2 MNT_DETACH waits for one, and the
+ * child's exit waits for another when the namespace goes): the tree goes
+ * with the namespace, at the exit that waits anyway. Why nothing in the
+ * child can uncover it is written in run.c, step 3. */
+static int cover_old_root(int under)
+{
+	const struct mount_attr sealed = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+	};
+	if (syscall(SYS_mount_setattr, AT_FDCWD, OLD_ROOT, AT_RECURSIVE, &sealed, sizeof(sealed)) != 0)
+		return -errno;
+	int tree = (int)syscall(SYS_open_tree, under, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return -errno;
+	int rc = syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &sealed, sizeof(sealed)) != 0 ||
+			 syscall(SYS_move_mount, tree, "", AT_FDCWD, OLD_ROOT, MOVE_MOUNT_F_EMPTY_PATH) != 0
+		 ? -errno : 0;
+	close(tree);
+	return rc;
+}
+
 int mount_plan_enter(const struct mount_plan *plan)
 {
 	const unsigned long sealed = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	int under = -1, rc = 0;
 	umask(0);	/* the modes below are the ones meant; the next step sets 077 */
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		return -errno;
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=0755,size=1m,nr_inodes=4096") != 0 ||
 	    chdir("/tmp") != 0 || mkdir(OLD_ROOT + 1, 0700) != 0 ||
-	    syscall(SYS_pivot_root, ".", OLD_ROOT + 1) != 0 || chdir("/") != 0)
-		return -errno;
+	    (under = open(OLD_ROOT + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    syscall(SYS_pivot_root, ".", OLD_ROOT + 1) != 0 || chdir("/") != 0) {
+		rc = -errno;
+		goto out;
+	}
 	/* mount_setattr(2) is there unless the kernel does not know it. */
 	bool setattr = syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) != 0 && errno != ENOSYS;
-	for (size_t i = 0; i < plan->count; i++) {
-		int rc = op_apply(&plan->ops[i], setattr);
-		if (rc != 0)
-			return rc;
-	}
-	if (umount2(OLD_ROOT, MNT_DETACH) != 0 || rmdir(OLD_ROOT) != 0 ||
-	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | sealed, NULL) != 0)
-		return -errno;
-	return 0;
+	for (size_t i = 0; rc == 0 && i < plan->count; i++)
+		rc = op_apply(&plan->ops[i], setattr);
+	if (rc != 0)
+		goto out;
+	if (setattr)
+		rc = cover_old_root(under);
+	else if (umount2(OLD_ROOT, MNT_DETACH) != 0 || rmdir(OLD_ROOT) != 0)
+		rc = -errno;
+	if (rc == 0 && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | sealed, NULL) != 0)
+		rc = -errno;
+out:
+	if (under >= 0)
+		close(under);
+	return rc;
 }

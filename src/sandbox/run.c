@@ -25,6 +25,21 @@
  *                  CAP_SYS_ADMIN and a uid that may read every source.
  *                  Where it cannot be had (no CAP_SYS_ADMIN) the result
  *                  says so, as it says which Landlock ABI was applied.
+ *                  The machine's root stays in the namespace, covered
+ *                  (mount_ns.c, step 4), and nothing the child keeps or
+ *                  may do reaches beneath the cover: a path ends in the
+ *                  topmost mount of a stack, and ".." climbs past the
+ *                  stack; no /proc is mounted (no /proc/self/root, no
+ *                  mountinfo, no fd links); the descriptors it keeps
+ *                  (0-2, the staged binary) are not directories, so no
+ *                  *at() call starts from one; after step 7 it holds no
+ *                  capability (umount, open_tree, move_mount and pivot_root
+ *                  need CAP_SYS_ADMIN, open_by_handle_at
+ *                  CAP_DAC_READ_SEARCH, chroot CAP_SYS_CHROOT), and after
+ *                  step 10 every one of those calls, and chdir, fchdir,
+ *                  setns, unshare and fsopen too, kills it: the policy
+ *                  allows none. And were it reached, every mount of it is
+ *                  read-only, nosuid, nodev and noexec.
  *  4 ENVIRONMENT   umask 077, cwd / (after the pivot: the new root); the
  *                  environment is built for exec (PATH and LC_ALL only): no
  *                  secret of ours is inherited.
@@ -63,6 +78,7 @@
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,11 +139,72 @@ struct child_plan {
 	const struct mount_plan *mounts;	/* NULL: no mount namespace */
 };
 
+/* The hexadecimal mask after "\nKEY:\t" in a /proc status text; false when
+ * it is not there whole. */
+static bool status_mask(const char *text, const char *key, uint64_t *mask)
+{
+	const char *at = strstr(text, key);
+	if (at == NULL)
+		return false;
+	at += strlen(key);
+	*mask = 0;
+	for (int i = 0; i < 16; i++, at++) {
+		int digit = *at >= '0' && *at <= '9' ? *at - '0' : *at >= 'a' && *at <= 'f' ? *at - 'a' + 10 : -1;
+		if (digit < 0)
+			return false;
+		*mask = *mask << 4 | (uint64_t)digit;
+	}
+	return *at == '\n';
+}
+
+/* The signals whose disposition is not the default, bit sig-1 for sig:
+ * those the kernel reports ignored or caught (SigIgn, SigCgt) in this
+ * process, which no other thread shares. That is two or three system
+ * calls where asking each signal is 64; when the report cannot be read
+ * (no /proc), every signal. */
+static uint64_t signals_not_default(void)
+{
+	char text[8192];
+	size_t len = 0;
+	uint64_t ignored, caught;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ~(uint64_t)0;
+	for (ssize_t n; len < sizeof(text) - 1 && (n = read(fd, text + len, sizeof(text) - 1 - len)) > 0;)
+		len += (size_t)n;
+	close(fd);
+	text[len] = '\0';
+	if (!status_mask(text, "\nSigIgn:\t", &ignored) || !status_mask(text, "\nSigCgt:\t", &caught))
+		return ~(uint64_t)0;
+	return ignored | caught;
+}
+
+/* The kernel's struct sigaction, whose handler comes first on every
+ * architecture: with SIG_DFL and no flags, nothing else is read but the
+ * mask, left empty. */
+struct kernel_sigaction {
+	uintptr_t handler;
+	unsigned long flags;
+	uintptr_t restorer;
+	uint64_t mask;
+};
+
 static int step_session(pid_t parent)
 {
 	sigset_t all;
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);	/* fails harmlessly for SIGKILL/SIGSTOP */
+	uint64_t reset = signals_not_default();
+	for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+		if (!(reset & (uint64_t)1 << (sig - 1)) || signal(sig, SIG_DFL) != SIG_ERR)
+			continue;	/* SIGKILL and SIGSTOP are never reported */
+		/* glibc refuses the two real-time signals it keeps for itself
+		 * (32 and 33) with EINVAL, but a parent that is not glibc may
+		 * have left them ignored, and an ignored signal survives exec:
+		 * ask the kernel directly. This process is single-threaded
+		 * and about to exec, so glibc never needs them here. */
+		struct kernel_sigaction dfl = { .handler = (uintptr_t)SIG_DFL };
+		if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) != 0)
+			return -errno;
+	}
 	sigemptyset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0 || setsid() < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)

@@ -94,8 +94,35 @@ static bool under_library_root(const char *path)
 	return false;
 }
 
+/* What dir/name (path) resolves to, in real, and its stat. dir is a real
+ * path already (no symlink in it), so only the name needs following: a
+ * symlink whose text is a plain name stays in dir (libc.so.6 is a file,
+ * libsqlite3.so.0 links to libsqlite3.so.0.8.6), which costs an lstat
+ * and a readlink where realpath() would readlink every directory of dir
+ * again. Any other link text is left to realpath(). 0 or -1. */
+static int resolve_library(const char *dir, const char *path, const char *name, char *real,
+			   struct stat *st)
+{
+	char cur[NAME_MAX + 1], target[NAME_MAX + 1];
+	snprintf(cur, sizeof(cur), "%s", name);
+	for (int hops = 0; hops < 8; hops++) {
+		if (snprintf(real, PATH_MAX, "%s/%s", dir, cur) >= PATH_MAX || lstat(real, st) != 0)
+			return -1;
+		if (!S_ISLNK(st->st_mode))
+			return 0;
+		ssize_t k = readlink(real, target, sizeof(target));
+		if (k <= 0 || k == (ssize_t)sizeof(target))
+			return -1;
+		target[k] = '\0';
+		if (strchr(target, '/') != NULL || strcmp(target, ".") == 0 || strcmp(target, "..") == 0)
+			break;
+		memcpy(cur, target, (size_t)k + 1);
+	}
+	return realpath(path, real) != NULL && stat(real, st) == 0 ? 0 : -1;
+}
+
 /* Add dir/name to libs (once) when it is a regular file under a library
- * root, however reached. */
+ * root, however reached. dir is a real path. */
 static int add_library(char **libs, size_t *n, const char *dir, const char *name)
 {
 	char path[PATH_MAX], real[PATH_MAX];
@@ -106,8 +133,8 @@ static int add_library(char **libs, size_t *n, const char *dir, const char *name
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp(libs[i], path) == 0)
 			return 0;
-	if (*n == LIBS_MAX || realpath(path, real) == NULL || !under_library_root(real) ||
-	    stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+	if (*n == LIBS_MAX || resolve_library(dir, path, name, real, &st) != 0 ||
+	    !under_library_root(real) || !S_ISREG(st.st_mode))
 		return 0;
 	if ((libs[*n] = strdup(path)) == NULL)
 		return -ENOMEM;

@@ -553,6 +553,16 @@ give_state_to() {
 	assert_reason "No such file or directory"
 }
 
+@test "the machine's root, covered in the child's namespace, cannot be reached, with Landlock or without; umount2: killed" {
+	[ "$(id -u)" -eq 0 ] || skip "a mount namespace needs root"
+	check old_root
+	assert_contained
+	assert_reason SIGSYS
+	check_without_landlock old_root
+	assert_contained
+	assert_reason SIGSYS
+}
+
 @test "the child's root holds the state dir, the loader's files, ld.so.cache and /dev/null, and no program" {
 	[ "$(id -u)" -eq 0 ] || skip "a mount namespace needs root"
 	"$BANGER" update --check-only --from "$HOSTILE/hang" --target "$WORK/bin/bangerd" \

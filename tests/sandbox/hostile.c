@@ -418,6 +418,48 @@ static int attack_metadata(void)
 	return result(-1, "stat, access or O_PATH outside the state dir and the libraries");
 }
 
+/* The machine's root sits, covered, at /.banger-old-root in the child's
+ * mount namespace (src/sandbox/mount_ns.c, step 4). Through that name,
+ * through ".." from it, through a descriptor of it: only the empty
+ * directory of our own root that covers it. Then the one way left to
+ * uncover it, umount2, which the policy must kill. */
+#define OLD_ROOT "/.banger-old-root"
+static int attack_old_root(void)
+{
+	char via_db[4200];
+	snprintf(via_db, sizeof(via_db), OLD_ROOT "%s", db);
+	const char *paths[] = { OLD_ROOT "/etc/passwd", OLD_ROOT "/etc/shadow", OLD_ROOT "/bin/sh",
+				OLD_ROOT "/usr/bin", OLD_ROOT "/root", OLD_ROOT "/proc/1",
+				OLD_ROOT "/dev/pts", OLD_ROOT "/tmp", OLD_ROOT HOSTILE_DIR, via_db,
+				OLD_ROOT "/./etc/passwd", OLD_ROOT "/../" OLD_ROOT "/etc/passwd", NULL };
+	for (int i = 0; paths[i]; i++) {
+		struct stat st;
+		char what[4300];
+		int fd = open(paths[i], O_PATH);
+		if (stat(paths[i], &st) == 0 || access(paths[i], F_OK) == 0 || fd >= 0) {
+			snprintf(what, sizeof(what), "%s is there (stat, access or O_PATH)", paths[i]);
+			return worked(what);
+		}
+	}
+	/* The name itself, "..", and a descriptor: our root's directory and
+	 * our root, never a directory of the machine's. (A kernel without
+	 * mount_setattr detaches the machine's root instead: no name left.) */
+	struct stat root, cover, up, at;
+	int dir = open(OLD_ROOT, O_PATH | O_DIRECTORY);
+	if (dir >= 0) {
+		if (stat("/", &root) != 0 || stat(OLD_ROOT, &cover) != 0 || fstatat(dir, "..", &up, 0) != 0)
+			return worked("the directory over the machine's root cannot be looked at");
+		if (cover.st_dev != root.st_dev || up.st_dev != root.st_dev || up.st_ino != root.st_ino)
+			return worked(OLD_ROOT " or its .. is not our own root's");
+		if (fstatat(dir, "etc", &at, 0) == 0 || fstatat(dir, "../" OLD_ROOT "/etc", &at, 0) == 0 ||
+		    openat(dir, "etc/passwd", O_RDONLY) >= 0)
+			return worked("the machine's /etc through a descriptor of " OLD_ROOT);
+	} else if (errno != ENOENT) {
+		return worked(OLD_ROOT " is there but not a directory of ours");
+	}
+	return result(syscall(SYS_umount2, OLD_ROOT, MNT_DETACH), "umount2 the cover of the machine's root");
+}
+
 /* A "compatible: applied [...]" line of exactly len printable bytes: the
  * ids 1, 2, 3, ... then one wider id (10...0) that fills the room left. */
 static void valid_line_of(char *line, size_t len)
@@ -509,6 +551,7 @@ static const struct {
 	A(seccomp_listener), A(seccomp_log), A(seccomp_prctl), A(bpf), A(keyctl), A(add_key), A(setns), A(process_vm_readv),
 	A(stall_in_kernel), A(exec_stack), A(exec_data), A(long_line), A(long_line_split), A(line_exact_fit),
 	A(read_root_only), A(lock_shm), A(read_terminal), A(exec_by_path), A(exec_marker), A(metadata),
+	A(old_root),
 	A(honest),
 };
 

@@ -7,6 +7,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,53 @@ static void test_every_capability_set_is_empty_and_no_new_privs_is_set(void **st
 		    " | tr -s '\\t\\n' '  '",
 		    "CapInh: 0000000000000000 CapPrm: 0000000000000000 CapEff: 0000000000000000 "
 		    "CapBnd: 0000000000000000 CapAmb: 0000000000000000 NoNewPrivs: 1 Seccomp: 2 ");
+}
+
+static void on_signal(int sig) { (void)sig; }
+
+static void test_signal_dispositions_and_mask_are_default_whatever_the_parent_set(void **state)
+{
+	(void)state;
+	/* Ignored and caught signals of every kind the parent may have: a
+	 * classic one, SIGPIPE (which a flood must still die of), a
+	 * real-time one; blocked ones too. */
+	const int ignored[] = { SIGHUP, SIGPIPE, SIGUSR2, SIGRTMIN + 5 }, caught[] = { SIGUSR1, SIGTERM,
+										SIGRTMAX };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, cgt = { .sa_handler = on_signal }, dfl = {
+		.sa_handler = SIG_DFL };
+	sigset_t blocked, before;
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGRTMIN + 7);
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		sigaction(ignored[i], &ign, NULL);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaction(caught[i], &cgt, NULL);
+	sigprocmask(SIG_BLOCK, &blocked, &before);
+	/* And the two that glibc keeps for itself (32, 33), ignored as a
+	 * parent that is not glibc may leave them: only the kernel's own
+	 * call sets them. */
+	struct {
+		uintptr_t handler;
+		unsigned long flags;
+		uintptr_t restorer;
+		uint64_t mask;
+	} raw_ign = { .handler = (uintptr_t)SIG_IGN }, raw_dfl = { .handler = (uintptr_t)SIG_DFL };
+	for (int sig = 32; sig <= 33; sig++)
+		assert_int_equal(syscall(SYS_rt_sigaction, sig, &raw_ign, NULL, sizeof(raw_ign.mask)), 0);
+	struct sandbox_result r = run_sh("cat /proc/self/status | grep -E '^Sig(Blk|Ign|Cgt):' | tr -s '\\t\\n' '  '",
+					 5000);
+	sigprocmask(SIG_SETMASK, &before, NULL);
+	for (int sig = 32; sig <= 33; sig++)
+		syscall(SYS_rt_sigaction, sig, &raw_dfl, NULL, sizeof(raw_dfl.mask));
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		sigaction(ignored[i], &dfl, NULL);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaction(caught[i], &dfl, NULL);
+	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0)
+		fail_msg("outcome %d exit %d: %s", r.outcome, r.exit_code, r.stderr_tail);
+	assert_string_equal(r.first_line,
+			    "SigBlk: 0000000000000000 SigIgn: 0000000000000000 SigCgt: 0000000000000000 ");
 }
 
 static void test_environment_is_only_path_and_lc_all(void **state)
@@ -161,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_capability_set_is_empty_and_no_new_privs_is_set),
+		cmocka_unit_test(test_signal_dispositions_and_mask_are_default_whatever_the_parent_set),
 		cmocka_unit_test(test_environment_is_only_path_and_lc_all),
 		cmocka_unit_test(test_only_stdio_is_open),
 		cmocka_unit_test(test_umask_cwd_session_and_limits),
