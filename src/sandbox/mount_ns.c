@@ -26,15 +26,11 @@
  *    and every one of them read-only too. A kernel without mount_setattr
  *    (before 5.12) gets non-recursive binds remounted one by one: a
  *    submount is then left out, never left writable;
- *  4 no path leads out any more: the machine's tree, every mount of it
- *    made read-only, nosuid, nodev and noexec, is covered by a read-only
- *    bind of the empty directory it is mounted on (cover_old_root()); a
- *    kernel without mount_setattr detaches it instead (umount2
- *    MNT_DETACH) and removes the directory;
+ *  4 the machine's root detached (umount2 MNT_DETACH) and its directory
+ *    removed: no path leads out any more;
  *  5 the new root itself remounted read-only, nosuid, nodev, noexec.
  * One tmpfs and one pivot_root: each costs tens of microseconds, and the
- * sandbox's whole budget is 0.5 ms. Covering instead of detaching saves
- * a synchronous RCU grace period (docs/BENCHMARKS.md, 1e).
+ * sandbox's whole budget is 0.5 ms.
  * The staged binary needs no path: it is executed from its descriptor,
  * which stays valid on a detached mount.
  *
@@ -289,64 +285,26 @@ static int op_apply(const struct mount_op *op, bool setattr)
 	return 0;
 }
 
-/* Step 4 where mount_setattr(2) is there (5.12; open_tree and move_mount
- * since 5.2): the machine's tree, every mount of it, made read-only,
- * nosuid, nodev and noexec, then covered by a bind of the empty
- * directory it is mounted on (under: an O_PATH descriptor of that
- * directory, taken before the pivot). A path that names OLD_ROOT now
- * ends in that empty directory, which is ours: lookup always crosses to
- * the topmost mount of a stack, and ".." from the cover's root climbs
- * past the whole stack to "/". Nothing is detached, so no RCU grace
- * period is waited for here (umount2 MNT_DETACH waits for one, and the
- * child's exit waits for another when the namespace goes): the tree goes
- * with the namespace, at the exit that waits anyway. Why nothing in the
- * child can uncover it is written in run.c, step 3. */
-static int cover_old_root(int under)
-{
-	const struct mount_attr sealed = {
-		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-	};
-	if (syscall(SYS_mount_setattr, AT_FDCWD, OLD_ROOT, AT_RECURSIVE, &sealed, sizeof(sealed)) != 0)
-		return -errno;
-	int tree = (int)syscall(SYS_open_tree, under, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree < 0)
-		return -errno;
-	int rc = syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &sealed, sizeof(sealed)) != 0 ||
-			 syscall(SYS_move_mount, tree, "", AT_FDCWD, OLD_ROOT, MOVE_MOUNT_F_EMPTY_PATH) != 0
-		 ? -errno : 0;
-	close(tree);
-	return rc;
-}
-
 int mount_plan_enter(const struct mount_plan *plan)
 {
 	const unsigned long sealed = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	int under = -1, rc = 0;
 	umask(0);	/* the modes below are the ones meant; the next step sets 077 */
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		return -errno;
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=0755,size=1m,nr_inodes=4096") != 0 ||
 	    chdir("/tmp") != 0 || mkdir(OLD_ROOT + 1, 0700) != 0 ||
-	    (under = open(OLD_ROOT + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    syscall(SYS_pivot_root, ".", OLD_ROOT + 1) != 0 || chdir("/") != 0) {
-		rc = -errno;
-		goto out;
-	}
+	    syscall(SYS_pivot_root, ".", OLD_ROOT + 1) != 0 || chdir("/") != 0)
+		return -errno;
 	/* mount_setattr(2) is there unless the kernel does not know it. */
 	bool setattr = syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) != 0 && errno != ENOSYS;
-	for (size_t i = 0; rc == 0 && i < plan->count; i++)
-		rc = op_apply(&plan->ops[i], setattr);
-	if (rc != 0)
-		goto out;
-	if (setattr)
-		rc = cover_old_root(under);
-	else if (umount2(OLD_ROOT, MNT_DETACH) != 0 || rmdir(OLD_ROOT) != 0)
-		rc = -errno;
-	if (rc == 0 && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | sealed, NULL) != 0)
-		rc = -errno;
-out:
-	if (under >= 0)
-		close(under);
-	return rc;
+	for (size_t i = 0; i < plan->count; i++) {
+		int rc = op_apply(&plan->ops[i], setattr);
+		if (rc != 0)
+			return rc;
+	}
+	if (umount2(OLD_ROOT, MNT_DETACH) != 0 || rmdir(OLD_ROOT) != 0 ||
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | sealed, NULL) != 0)
+		return -errno;
+	return 0;
 }

@@ -25,21 +25,6 @@
  *                  CAP_SYS_ADMIN and a uid that may read every source.
  *                  Where it cannot be had (no CAP_SYS_ADMIN) the result
  *                  says so, as it says which Landlock ABI was applied.
- *                  The machine's root stays in the namespace, covered
- *                  (mount_ns.c, step 4), and nothing the child keeps or
- *                  may do reaches beneath the cover: a path ends in the
- *                  topmost mount of a stack, and ".." climbs past the
- *                  stack; no /proc is mounted (no /proc/self/root, no
- *                  mountinfo, no fd links); the descriptors it keeps
- *                  (0-2, the staged binary) are not directories, so no
- *                  *at() call starts from one; after step 7 it holds no
- *                  capability (umount, open_tree, move_mount and pivot_root
- *                  need CAP_SYS_ADMIN, open_by_handle_at
- *                  CAP_DAC_READ_SEARCH, chroot CAP_SYS_CHROOT), and after
- *                  step 10 every one of those calls, and chdir, fchdir,
- *                  setns, unshare and fsopen too, kills it: the policy
- *                  allows none. And were it reached, every mount of it is
- *                  read-only, nosuid, nodev and noexec.
  *  4 ENVIRONMENT   umask 077, cwd / (after the pivot: the new root); the
  *                  environment is built for exec (PATH and LC_ALL only): no
  *                  secret of ours is inherited.

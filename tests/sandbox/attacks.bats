@@ -553,7 +553,7 @@ give_state_to() {
 	assert_reason "No such file or directory"
 }
 
-@test "the machine's root, covered in the child's namespace, cannot be reached, with Landlock or without; umount2: killed" {
+@test "the machine's root, detached from the child's namespace, cannot be reached, with Landlock or without; umount2: killed" {
 	[ "$(id -u)" -eq 0 ] || skip "a mount namespace needs root"
 	check old_root
 	assert_contained

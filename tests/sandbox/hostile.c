@@ -418,11 +418,11 @@ static int attack_metadata(void)
 	return result(-1, "stat, access or O_PATH outside the state dir and the libraries");
 }
 
-/* The machine's root sits, covered, at /.banger-old-root in the child's
- * mount namespace (src/sandbox/mount_ns.c, step 4). Through that name,
- * through ".." from it, through a descriptor of it: only the empty
- * directory of our own root that covers it. Then the one way left to
- * uncover it, umount2, which the policy must kill. */
+/* The machine's root was pivoted to /.banger-old-root in the child's
+ * mount namespace and detached (src/sandbox/mount_ns.c, step 4). Through
+ * that name, through ".." from it, through a descriptor of it: nothing of
+ * the machine's, at most an empty directory of our own root. Then
+ * umount2 of that name, which the policy must kill. */
 #define OLD_ROOT "/.banger-old-root"
 static int attack_old_root(void)
 {
@@ -442,8 +442,8 @@ static int attack_old_root(void)
 		}
 	}
 	/* The name itself, "..", and a descriptor: our root's directory and
-	 * our root, never a directory of the machine's. (A kernel without
-	 * mount_setattr detaches the machine's root instead: no name left.) */
+	 * our root, never a directory of the machine's (once detached, the
+	 * name is removed too). */
 	struct stat root, cover, up, at;
 	int dir = open(OLD_ROOT, O_PATH | O_DIRECTORY);
 	if (dir >= 0) {
@@ -457,7 +457,7 @@ static int attack_old_root(void)
 	} else if (errno != ENOENT) {
 		return worked(OLD_ROOT " is there but not a directory of ours");
 	}
-	return result(syscall(SYS_umount2, OLD_ROOT, MNT_DETACH), "umount2 the cover of the machine's root");
+	return result(syscall(SYS_umount2, OLD_ROOT, MNT_DETACH), "umount2 where the machine's root was");
 }
 
 /* A "compatible: applied [...]" line of exactly len printable bytes: the
