@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "banger/clock.h"
 #include "internal.h"
 
 struct store {
@@ -78,14 +79,18 @@ static int exec_sql(struct store *s, const char *sql, const char *what, struct b
 /* Changing the journal mode needs an exclusive lock, and SQLite returns
  * BUSY for it without calling the busy handler when another connection
  * (a second bangerd starting, an updater's check) holds any lock: retry
- * for as long as the busy timeout would have waited. */
+ * for as long as the busy timeout would have waited - by the clock, since
+ * a writer that holds a pending or exclusive lock makes each attempt wait
+ * out the busy handler first (counting only the sleeps, the loop waited
+ * 500 busy timeouts: 40 minutes). */
 static int switch_to_wal(struct store *s, struct banger_error *err)
 {
-	for (int waited = 0;; waited += 10) {
+	int64_t deadline = banger_now_ms() + WRITE_BUSY_TIMEOUT_MS;
+	for (;;) {
 		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			return 0;
-		if ((rc & 0xff) != SQLITE_BUSY || waited >= WRITE_BUSY_TIMEOUT_MS)
+		if ((rc & 0xff) != SQLITE_BUSY || banger_now_ms() >= deadline)
 			return store_sqlite_error(err, s->db, rc, s->path, "cannot switch to WAL");
 		sqlite3_sleep(10);
 	}

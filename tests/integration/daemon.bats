@@ -141,6 +141,24 @@ stop_daemon() {
 	[ ! -e "$SOCK" ]
 }
 
+# A rollback-journal writer whose transaction spilled into the main file
+# holds a pending lock: every attempt to switch to WAL waits out the busy
+# handler first. Counting only its own sleeps, the retry loop waited 500
+# busy timeouts (about 40 minutes) before it said anything.
+@test "serving a database a writer keeps locked: a clear 'locked' error within the busy timeout, not a hang" {
+	"$BANGERD" --db "$DB" --migrate >/dev/null
+	"$FIXTURE" exec "$DB" "PRAGMA journal_mode = DELETE"
+	hold "$DB" delete open "INSERT INTO schema_migrations VALUES (99, 'x', 'y');
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO images (name, digest, size_bytes, created_at) SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n"
+	run --separate-stderr timeout 60 "$BANGERD" --db "$DB" --socket "$SOCK"
+	hold_kill
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"cannot open the store: $DB: cannot switch to WAL: database is locked"* ]]
+	[ ! -e "$SOCK" ]
+}
+
 @test "answering status does not drop the daemon's own database locks" {
 	# Regression: the daemon classified its database by opening the file
 	# beside its own SQLite connection; closing that descriptor dropped all
