@@ -163,10 +163,8 @@ remember() {
 	echo "$output" | tail -60
 	[ "$status" -eq 0 ]
 	# pre-flight really asked each host (its read-only commands run in check mode)
-	for ((k = 1; k <= N; k++)); do
-		grep -E "\"fleet$k +migrations_needed " <<< "$output"
-		grep -F "check mode: would update 0.0.2 to the release" <<< "$output"
-	done
+	for ((k = 1; k <= N; k++)); do grep -E "\"fleet$k +migrations_needed " <<< "$output"; done
+	[ "$(grep -c 'check mode: would update 0.0.2 to the release' <<< "$output")" -eq "$N" ]
 	[ "$(grep -c '^PLAY \[Update in batches' <<< "$output")" -eq 3 ]
 	! grep -q 'TASK \[banger : Run banger update' <<< "$output" || false
 	for ((k = 1; k <= N; k++)); do
