@@ -95,9 +95,11 @@ user_version() { as_op banger status --json | jq -r .version; }
 	pid=$(as_op systemctl --user show -p MainPID --value bangerd.service)
 	[ "$pid" -gt 0 ]
 	inbox grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd|CapAmb):' "/proc/$pid/status"
-	[ "$(inbox awk '/^NoNewPrivs:/ {print $2}' "/proc/$pid/status")" = 1 ]
-	[ "$(inbox awk '/^Seccomp:/ {print $2}' "/proc/$pid/status")" = 2 ]
-	[ "$(inbox awk '/^CapBnd:/ {print $2}' "/proc/$pid/status")" = 0000000000000000 ]
+	# shellcheck disable=SC2016 # awk's own $1 and $2
+	field() { inbox awk -v f="$1:" '$1 == f {print $2}' "/proc/$pid/status"; }
+	[ "$(field NoNewPrivs)" = 1 ]
+	[ "$(field Seccomp)" = 2 ]
+	[ "$(field CapBnd)" = 0000000000000000 ]
 	for ns in user mnt net uts; do
 		[ "$(inbox readlink "/proc/$pid/ns/$ns")" != "$(inbox readlink "/proc/1/ns/$ns")" ] ||
 			{ echo "the host's $ns namespace"; false; }
