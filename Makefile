@@ -52,12 +52,18 @@ TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 
+# What building needs: the package's Build-Depends (packaging/debian/control)
+# and a compiler. make deb installs these (and DEB_TOOLS), nothing else.
+BUILD_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev \
+	libsodium-dev systemd
+# What the suites need on top, which make check (make deps) installs:
 # ansible-core, python3-apt (its apt module, which would otherwise fetch it),
-# openssh-server, yamllint and ansible-lint: the fleet rollout
-# (packaging/ansible) and its suite, tests/fleet.
-DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd \
+# openssh-server (whose postinst starts an sshd: never for a build),
+# yamllint and ansible-lint for the fleet rollout (packaging/ansible) and
+# its suite, tests/fleet.
+TEST_DEPS := strace libcmocka-dev bats jq util-linux minisign man-db groff-base \
 	ansible-core python3-apt openssh-server yamllint ansible-lint
+DEB_DEPS := $(BUILD_DEPS) $(TEST_DEPS)
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
@@ -137,7 +143,11 @@ $(RELEASE_1) $(RELEASE_2): FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) SANITIZE= \
 		BANGER_MAX_MIGRATION=$(patsubst release-%,%,$(notdir $(@D))) $@
 
-# Install the build and test dependencies that are missing (Debian 12).
+# Install the build and test dependencies that are missing (Debian 12);
+# build-deps: the build's alone. Either installs DEB_DEPS when given.
+.PHONY: build-deps
+build-deps:
+	@$(MAKE) --no-print-directory DEB_DEPS="$(BUILD_DEPS)" deps
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -205,7 +215,7 @@ check-sanitize: deps
 # short run): a table on stdout, the same with the details in
 # docs/BENCHMARKS.md. Ratios from one run, never a timed assertion.
 BENCH_DEPS := hyperfine bubblewrap jq util-linux
-bench: deps
+bench: build-deps
 	@$(MAKE) --no-print-directory DEB_DEPS="$(BENCH_DEPS)" deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2) $(BUILD_DIR)/tests/hostile/flood $(HOOKS)
 	@tests/bench/run $(BUILD_DIR)
@@ -238,7 +248,7 @@ lint: deps $(CONFIG_H) $(POLICY_BPF_INC)
 	scan-build --status-bugs -o $(BUILD_DIR)/scan-build $(MAKE) --no-print-directory \
 		BUILD_DIR=$(BUILD_DIR)/scan CC=clang all
 
-demo: deps
+demo: build-deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2)
 	@tests/demo $(BUILD_DIR)
 
@@ -300,8 +310,8 @@ ifneq ($(shell printf '%s' '$(DEB_VERSION)' | grep -Ex '[0-9][A-Za-z0-9.+~-]*'),
 $(error DEB_VERSION must be a Debian version: a digit, then letters, digits and . + ~ -)
 endif
 endif
-deb: deps
-	@$(MAKE) --no-print-directory DEB_DEPS="$(DEB_TOOLS)" deps
+deb:
+	@$(MAKE) --no-print-directory DEB_DEPS="$(BUILD_DEPS) $(DEB_TOOLS)" deps
 	rm -rf $(BUILD_DIR)/deb && mkdir -p $(BUILD_DIR)/deb/src
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src; \
