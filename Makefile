@@ -38,7 +38,7 @@ BANGER_CFLAGS = -std=gnu11 $(HARDENING) $(WARNINGS) -Iinclude -I$(BUILD_DIR)/gen
 BANGER_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed $(SAN_LDFLAGS) $(LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard src/common/*.c src/store/*.c src/sandbox/*.c \
-	src/daemon/*.c src/update/*.c))
+	src/daemon/*.c src/control/*.c src/update/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD_DIR)/obj/%.o)
 LIB := $(BUILD_DIR)/libbanger.a
 CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
@@ -337,7 +337,7 @@ FUZZ_COMMON := $(sort $(wildcard src/common/*.c))
 FUZZ_SRCS_policy := src/sandbox/policy.c
 FUZZ_LIBS_policy := -lseccomp
 FUZZ_SRCS_line := src/store/schema_report.c
-FUZZ_SRCS_control := src/daemon/control.c
+FUZZ_SRCS_control := src/control/control.c
 FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
 FUZZ_LIBS_classify := -lsqlite3
 FUZZ_TARGETS := policy line control classify
