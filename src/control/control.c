@@ -1,8 +1,7 @@
-/* The control protocol: a small JSON reader for the two messages we
- * exchange, and the client. The reader walks the whole line and accepts
- * only well-formed JSON (objects, arrays, strings without escapes beyond
- * \" \\ \/ and \uXXXX, numbers, true/false/null), so that a daemon that
- * answers garbage gets a clear error, never a half-read value. */
+/* The control protocol (control.h), both ends: the daemon's reading of a
+ * request, banger's reading of a status answer (both through reader.c,
+ * which takes exactly JSON), and the client that asks for the status, for
+ * banger status and for the update's health check. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -16,254 +15,153 @@
 
 #include "banger/clock.h"
 #include "banger/control.h"
+#include "reader.h"
 
-struct reader {
-	const char *p;
-	int depth;
-	/* what we want: the string or number at a path of keys */
-	const char *want[2];
-	int want_len;
-	char *out;
-	size_t out_size;
-	int found;
-	const char *path[8];
-};
+/* The first pause between two tries of a connection that was refused or
+ * reset, doubled up to the last: a daemon that evicted us, or whose
+ * backlog was full, has usually made room within a millisecond; the cap
+ * keeps a long wait (a restart) from turning into a spin. */
+#define RETRY_FIRST_MS 1
+#define RETRY_LAST_MS 64
 
-static void skip_ws(struct reader *r)
+const char *control_request_command(const char *line, size_t len, char *name, size_t size)
 {
-	while (*r->p == ' ' || *r->p == '\t')
-		r->p++;
+	return control_json_get(line, len, "cmd", NULL, name, size) == 1 ? name : NULL;
 }
 
-static int parse_value(struct reader *r);
-
-/* A string; copies it into buf (when not NULL) without its quotes. */
-static int parse_string(struct reader *r, char *buf, size_t size)
+/* A whole decimal integer in a long; -1 otherwise. */
+static long whole_number(const char *s)
 {
-	size_t n = 0;
-	if (*r->p++ != '"')
-		return -1;
-	while (*r->p != '"') {
-		unsigned char c = (unsigned char)*r->p++;
-		if (c < 0x20)
-			return -1;
-		if (c == '\\') {
-			c = (unsigned char)*r->p++;
-			if (c == 'u') {
-				for (int i = 0; i < 4; i++, r->p++)
-					if (!strchr("0123456789abcdefABCDEF", *r->p) || !*r->p)
-						return -1;
-				c = '?';
-			} else if (c != '"' && c != '\\' && c != '/') {
-				return -1;
-			}
-		}
-		if (buf && n + 1 < size)
-			buf[n++] = (char)c;
-	}
-	r->p++;
-	if (buf)
-		buf[n] = '\0';
-	return 0;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	return s[0] != '\0' && *end == '\0' && errno == 0 ? v : -1;
 }
 
-static int path_matches(struct reader *r)
-{
-	if (r->depth != r->want_len)
-		return 0;
-	for (int i = 0; i < r->want_len; i++)
-		if (strcmp(r->path[i], r->want[i]) != 0)
-			return 0;
-	return 1;
-}
-
-static int parse_object(struct reader *r)
-{
-	char key[64];
-	r->p++;
-	skip_ws(r);
-	if (*r->p == '}') {
-		r->p++;
-		return 0;
-	}
-	if (r->depth >= 7)
-		return -1;
-	for (;;) {
-		skip_ws(r);
-		if (parse_string(r, key, sizeof(key)) != 0)
-			return -1;
-		skip_ws(r);
-		if (*r->p++ != ':')
-			return -1;
-		skip_ws(r);
-		r->path[r->depth++] = key;
-		int rc = parse_value(r);
-		r->depth--;
-		if (rc != 0)
-			return -1;
-		skip_ws(r);
-		if (*r->p == '}') {
-			r->p++;
-			return 0;
-		}
-		if (*r->p++ != ',')
-			return -1;
-	}
-}
-
-static int parse_array(struct reader *r)
-{
-	r->p++;
-	skip_ws(r);
-	if (*r->p == ']') {
-		r->p++;
-		return 0;
-	}
-	for (;;) {
-		skip_ws(r);
-		r->path[r->depth++] = "[]";
-		int rc = r->depth < 8 ? parse_value(r) : -1;
-		r->depth--;
-		if (rc != 0)
-			return -1;
-		skip_ws(r);
-		if (*r->p == ']') {
-			r->p++;
-			return 0;
-		}
-		if (*r->p++ != ',')
-			return -1;
-	}
-}
-
-static int parse_value(struct reader *r)
-{
-	const char *start = r->p;
-	if (*r->p == '{')
-		return parse_object(r);
-	if (*r->p == '[')
-		return parse_array(r);
-	if (*r->p == '"') {
-		int match = path_matches(r);
-		if (parse_string(r, match ? r->out : NULL, r->out_size) != 0)
-			return -1;
-		r->found |= match;
-		return 0;
-	}
-	if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) {
-		char *end;
-		strtod(r->p, &end);
-		if (end == r->p)
-			return -1;
-		r->p = end;
-	} else if (!strncmp(r->p, "true", 4) || !strncmp(r->p, "null", 4)) {
-		r->p += 4;
-	} else if (!strncmp(r->p, "false", 5)) {
-		r->p += 5;
-	} else {
-		return -1;
-	}
-	if (path_matches(r)) {
-		snprintf(r->out, r->out_size, "%.*s", (int)(r->p - start), start);
-		r->found = 1;
-	}
-	return 0;
-}
-
-/* The value at key (or key.sub) of the object in line; 1 found, 0 not
- * there, -1 the line is not one well-formed JSON object. */
-static int json_get(const char *line, const char *key, const char *sub, char *out, size_t size)
-{
-	struct reader r = { .p = line, .want = { key, sub }, .want_len = sub ? 2 : 1, .out = out,
-			    .out_size = size };
-	out[0] = '\0';
-	skip_ws(&r);
-	if (*r.p != '{' || parse_value(&r) != 0)
-		return -1;
-	skip_ws(&r);
-	if (*r.p == '\n')
-		r.p++;
-	return *r.p == '\0' ? r.found : -1;
-}
-
-const char *control_request_command(const char *line, char *name, size_t size)
-{
-	return json_get(line, "cmd", NULL, name, size) == 1 ? name : NULL;
-}
-
-int control_parse_status(const char *line, struct control_status *out)
+int control_parse_status(const char *line, size_t len, struct control_status *out)
 {
 	char num[32];
 	memset(out, 0, sizeof(*out));
-	snprintf(out->raw, sizeof(out->raw), "%s", line);
-	if (json_get(line, "version", NULL, out->version, sizeof(out->version)) != 1 ||
-	    json_get(line, "schema", "state", out->schema_state, sizeof(out->schema_state)) != 1 ||
-	    json_get(line, "pid", NULL, num, sizeof(num)) != 1)
+	snprintf(out->raw, sizeof(out->raw), "%.*s", (int)strnlen(line, len), line);
+	if (control_json_get(line, len, "version", NULL, out->version, sizeof(out->version)) != 1 ||
+	    control_json_get(line, len, "schema", "state", out->schema_state, sizeof(out->schema_state)) != 1 ||
+	    control_json_get(line, len, "pid", NULL, num, sizeof(num)) != 1)
 		return -EINVAL;
-	out->pid = strtol(num, NULL, 10);
-	if (json_get(line, "uptime_s", NULL, num, sizeof(num)) == 1)
-		out->uptime_s = strtol(num, NULL, 10);
+	out->pid = whole_number(num);
+	if (control_json_get(line, len, "uptime_s", NULL, num, sizeof(num)) == 1)
+		out->uptime_s = whole_number(num);
 	return out->pid > 0 ? 0 : -EINVAL;
+}
+
+struct ask {
+	const char *path;
+	struct sockaddr_un addr;
+	unsigned timeout_ms;
+	int64_t deadline;
+	char line[CONTROL_LINE_MAX];
+	size_t len;
+	int again;	/* the last failure is one that another try may cure */
+};
+
+static int ask_failed(struct ask *a, int again, int rc, struct banger_error *err, const char *why)
+{
+	a->again = again;
+	return banger_error_set(err, rc, "%s", why);
+}
+
+/* Send the request on a connected socket and read one line. */
+static int exchange(struct ask *a, int fd, struct banger_error *err)
+{
+	static const char request[] = "{\"cmd\":\"status\"}\n";
+	char why[512];
+	size_t sent = 0;
+	while (sent < sizeof(request) - 1 || a->len == 0 || a->line[a->len - 1] != '\n') {
+		int64_t left = a->deadline - banger_now_ms();
+		if (left <= 0) {
+			snprintf(why, sizeof(why), "%s: no answer within %u ms", a->path, a->timeout_ms);
+			return ask_failed(a, 0, -ETIMEDOUT, err, why);
+		}
+		struct pollfd p = { fd, sent < sizeof(request) - 1 ? POLLOUT : POLLIN, 0 };
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		ssize_t n = sent < sizeof(request) - 1
+			? send(fd, request + sent, sizeof(request) - 1 - sent, MSG_NOSIGNAL)
+			: recv(fd, a->line + a->len, sizeof(a->line) - 1 - a->len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0 && errno != ECONNRESET && errno != EPIPE) {
+			snprintf(why, sizeof(why), "nothing answers on %s: %s", a->path, strerror(errno));
+			return ask_failed(a, 0, -errno, err, why);
+		}
+		if (n <= 0) {	/* reset, or closed before the answer: evicted, say */
+			snprintf(why, sizeof(why), "%s: the daemon closed without an answer", a->path);
+			return ask_failed(a, 1, -EPROTO, err, why);
+		}
+		if (sent < sizeof(request) - 1) {
+			sent += (size_t)n;
+			continue;
+		}
+		a->len += (size_t)n;
+		if (a->len == sizeof(a->line) - 1 && a->line[a->len - 1] != '\n') {
+			snprintf(why, sizeof(why), "%s: an answer longer than %d bytes", a->path, CONTROL_LINE_MAX);
+			return ask_failed(a, 0, -EPROTO, err, why);
+		}
+	}
+	return 0;
+}
+
+/* One connection, one question. */
+static int ask_once(struct ask *a, struct banger_error *err)
+{
+	char why[512];
+	a->len = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+		return ask_failed(a, 0, -errno, err, why);
+	}
+	int rc;
+	if (connect(fd, (struct sockaddr *)&a->addr, sizeof(a->addr)) != 0) {
+		/* EAGAIN: the backlog is full. ECONNREFUSED: nobody listens
+		 * this instant (between a daemon's bind and its listen, or a
+		 * restart without socket activation). Both pass. */
+		snprintf(why, sizeof(why), "nothing answers on %s: %s", a->path, strerror(errno));
+		rc = ask_failed(a, errno == EAGAIN || errno == ECONNREFUSED, -errno, err, why);
+	} else {
+		rc = exchange(a, fd, err);
+	}
+	close(fd);
+	return rc;
 }
 
 int control_status(const char *socket_path, unsigned timeout_ms, struct control_status *out,
 		   struct banger_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char line[CONTROL_LINE_MAX] = "";
-	size_t len = 0;
-	int rc, fd = -1;
-	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path) >= (int)sizeof(addr.sun_path))
-		return banger_error_set(err, -ENAMETOOLONG, "%s: socket path too long", socket_path);
-	int64_t deadline = banger_now_ms() + timeout_ms;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return banger_error_set(err, -errno, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS) {
-		rc = banger_error_set(err, -errno, "nothing answers on %s: %s", socket_path, strerror(errno));
+	struct ask *a = calloc(1, sizeof(*a));
+	int rc, pause_ms = RETRY_FIRST_MS;
+	if (a == NULL)
+		return banger_error_set(err, -ENOMEM, "out of memory");
+	a->path = socket_path;
+	a->addr.sun_family = AF_UNIX;
+	a->timeout_ms = timeout_ms;
+	a->deadline = banger_now_ms() + timeout_ms;
+	if (snprintf(a->addr.sun_path, sizeof(a->addr.sun_path), "%s", socket_path) >=
+	    (int)sizeof(a->addr.sun_path)) {
+		rc = banger_error_set(err, -ENAMETOOLONG, "%s: socket path too long", socket_path);
 		goto out;
 	}
-	static const char request[] = "{\"cmd\":\"status\"}\n";
-	size_t sent = 0;
-	while (sent < sizeof(request) - 1 || len == 0 || line[len - 1] != '\n') {
-		int64_t left = deadline - banger_now_ms();
-		if (left <= 0) {
-			rc = banger_error_set(err, -ETIMEDOUT, "%s: no answer within %u ms", socket_path, timeout_ms);
-			goto out;
-		}
-		struct pollfd p = { fd, sent < sizeof(request) - 1 ? POLLOUT : POLLIN, 0 };
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		if (sent < sizeof(request) - 1) {
-			ssize_t n = send(fd, request + sent, sizeof(request) - 1 - sent, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN) {
-				rc = banger_error_set(err, -errno, "nothing answers on %s: %s", socket_path,
-						      strerror(errno));
-				goto out;
-			}
-			sent += n > 0 ? (size_t)n : 0;
-			continue;
-		}
-		ssize_t n = recv(fd, line + len, sizeof(line) - 1 - len, 0);
-		if (n < 0 && errno == EAGAIN)
-			continue;
-		if (n <= 0) {
-			rc = banger_error_set(err, -EPROTO, "%s: the daemon closed without an answer", socket_path);
-			goto out;
-		}
-		len += (size_t)n;
-		line[len] = '\0';
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			rc = banger_error_set(err, -EPROTO, "%s: an answer longer than %d bytes", socket_path,
-					      CONTROL_LINE_MAX);
-			goto out;
-		}
+	while ((rc = ask_once(a, err)) != 0 && a->again) {
+		int64_t left = a->deadline - banger_now_ms();
+		if (left <= 0)
+			goto out;	/* err says the last failure */
+		int ms = pause_ms < left ? pause_ms : (int)left;
+		struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+		nanosleep(&t, NULL);
+		pause_ms = pause_ms * 2 > RETRY_LAST_MS ? RETRY_LAST_MS : pause_ms * 2;
 	}
-	line[len - 1] = '\0';
-	rc = control_parse_status(line, out) == 0
-		? 0
-		: banger_error_set(err, -EPROTO, "%s: an answer that is not a status", socket_path);
+	if (rc == 0 && control_parse_status(a->line, a->len - 1, out) != 0)	/* without its LF */
+		rc = banger_error_set(err, -EPROTO, "%s: an answer that is not a status", socket_path);
 out:
-	close(fd);
+	free(a);
 	return rc;
 }

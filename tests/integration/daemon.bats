@@ -210,6 +210,9 @@ activated() {
 
 @test "SIGTERM: a connection already accepted still gets its answer before bangerd exits" {
 	start_daemon
+	sleep 0.05	# start_daemon's last connection closed
+	local fds
+	fds=$(ls "/proc/$DAEMON/fd" | wc -l)
 	coproc CLIENT { "$LISTEN" halves "$SOCK" '{"cmd":"status"}' 5; }
 	# copies: bash closes a coprocess's own descriptors when it exits
 	exec {from}<&"${CLIENT[0]}" {to}>&"${CLIENT[1]}"
@@ -217,9 +220,14 @@ activated() {
 	[ "$line" = ready ]	# connected
 	read -r line <&"$from"
 	[ "$line" = sent ]	# the request, but for its newline
-	sleep 0.2	# accepted by now: the daemon has nothing else to do
+	# accepted once the daemon holds one more descriptor (a connection
+	# without its line has LINE_DEADLINE_MS from its accept: no long sleeps)
+	for _ in $(seq 100); do
+		[ "$(ls "/proc/$DAEMON/fd" | wc -l)" -gt "$fds" ] && break
+		sleep 0.01
+	done
 	kill -TERM "$DAEMON"
-	sleep 0.2
+	sleep 0.1
 	kill -0 "$DAEMON"	# still answering the one it has
 	echo >&"$to"
 	read -r answer <&"$from"
