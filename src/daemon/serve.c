@@ -166,13 +166,31 @@ static void on_stop(void *arg)
 		unlink(own->path);
 }
 
+/* Ready: say so, and serve until the loop ends; the exit code. */
+static int serve(const struct daemon_loop *loop, const struct banger_paths *paths, int passed, FILE *errout)
+{
+	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	if (passed && daemon_socket_path(loop->lfd, passed_path, sizeof(passed_path)) != 0)
+		snprintf(passed_path, sizeof(passed_path), "an unnamed socket");
+	notify("READY=1");
+	fprintf(errout, "bangerd %s: serving %s on %s%s\n", BANGER_VERSION, paths->db,
+		passed ? passed_path : paths->socket, passed ? " (passed by systemd)" : "");
+	const char *what;
+	int rc = daemon_loop_run(loop, &what);
+	if (rc == 0)
+		return DAEMON_EXIT_OK;
+	/* Not a signal: a failure, for the unit's Restart=on-failure to see. */
+	fprintf(errout, "bangerd: stopped serving: %s: %s\n", what, strerror(-rc));
+	loop->on_stop(loop->arg);
+	return 1;
+}
+
 int daemon_serve(const struct banger_paths *paths, FILE *errout)
 {
 	struct banger_error err = { 0 };
 	struct migration_set known = store_known_migrations();
 	struct store *store = NULL;
 	struct own_socket own = { 0 };
-	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int lfd = -1, sfd = -1, code = 1;
 	/* First: a unit that passes the wrong descriptor is refused before
 	 * the store is opened (and migrated) for a daemon that cannot serve. */
@@ -203,28 +221,13 @@ int daemon_serve(const struct banger_paths *paths, FILE *errout)
 		fprintf(errout, "bangerd: cannot take SIGTERM and SIGINT: %s\n", strerror(errno));
 		goto out;
 	}
-	if (passed) {
-		if (daemon_socket_path(lfd, passed_path, sizeof(passed_path)) != 0)
-			snprintf(passed_path, sizeof(passed_path), "an unnamed socket");
-	} else {
+	if (!passed) {
 		if ((lfd = listen_on(paths->socket, errout)) < 0)
 			goto out;
 		own.path = paths->socket;
 		lstat(paths->socket, &own.st);
 	}
-	notify("READY=1");
-	fprintf(errout, "bangerd %s: serving %s on %s%s\n", BANGER_VERSION, paths->db,
-		passed ? passed_path : paths->socket, passed ? " (passed by systemd)" : "");
-	struct daemon_loop loop = { lfd, sfd, store, on_stop, &own };
-	const char *what;
-	int rc = daemon_loop_run(&loop, &what);
-	if (rc != 0) {
-		/* Not a signal: a failure, for Restart=on-failure to see. */
-		fprintf(errout, "bangerd: stopped serving: %s: %s\n", what, strerror(-rc));
-		on_stop(&own);
-		goto out;
-	}
-	code = 0;
+	code = serve(&(struct daemon_loop){ lfd, sfd, store, on_stop, &own }, paths, passed, errout);
 out:
 	if (lfd >= 0)
 		close(lfd);

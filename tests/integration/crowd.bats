@@ -28,25 +28,6 @@ teardown() {
 	common_teardown
 }
 
-start_daemon() {
-	"$BANGERD" --db "$DB" --socket "$SOCK" 2>"$WORK/daemon.log" &
-	DAEMON=$!
-	for _ in $(seq 100); do
-		"$BANGER" status --socket "$SOCK" >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-stop_daemon() {
-	kill -TERM "$DAEMON"
-	wait "$DAEMON"
-	local rc=$?
-	DAEMON=
-	return $rc
-}
-
 # The daemon's CPU time so far, in clock ticks (utime + stime: fields 14
 # and 15 of /proc/PID/stat; the command name, field 2, has no spaces here).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON/stat"; }

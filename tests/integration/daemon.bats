@@ -17,26 +17,6 @@ teardown() {
 	common_teardown
 }
 
-# start_daemon [bangerd]: serve $DB on $SOCK, wait until status answers.
-start_daemon() {
-	"${1:-$BANGERD}" --db "$DB" --socket "$SOCK" 2>"$WORK/daemon.log" &
-	DAEMON=$!
-	for _ in $(seq 100); do
-		"$BANGER" status --socket "$SOCK" >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-stop_daemon() {
-	kill -TERM "$DAEMON"
-	wait "$DAEMON"
-	local rc=$?
-	DAEMON=
-	return $rc
-}
-
 @test "serves: private socket in a private directory, status answers" {
 	start_daemon
 	[ "$(stat -c %a "$WORK/run")" = 700 ]
