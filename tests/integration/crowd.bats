@@ -181,3 +181,29 @@ judged() {
 	done
 	stop_daemon
 }
+
+# A restarting daemon refuses connections for a moment; a busy one closes
+# a connection it had to evict. banger status (and the update's health
+# check, the same client) tries again within its timeout: here against a
+# fake daemon that listens only 300 ms after it bound the socket, then
+# closes the first 3 connections without an answer.
+@test "banger status tries again when refused or closed without an answer, within its timeout" {
+	mkdir -p "$WORK/run"
+	"$CROWD" serve "$SOCK" 300 3 10 > "$WORK/fake.out" &
+	local fake=$!
+	for _ in $(seq 100); do grep -q ready "$WORK/fake.out" 2>/dev/null && break; sleep 0.02; done
+	run --separate-stderr "$BANGER_BUILD/banger" status --socket "$SOCK" --json
+	kill "$fake" 2>/dev/null; wait "$fake" || true
+	echo "$status: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .pid <<<"$output")" = "$fake" ]
+	# control: a daemon that never answers is still a failure, said as such
+	SOCK=$WORK/run/never.sock
+	"$CROWD" serve "$SOCK" 0 1000000 10 > "$WORK/fake.out" &
+	fake=$!
+	for _ in $(seq 100); do grep -q ready "$WORK/fake.out" 2>/dev/null && break; sleep 0.02; done
+	run --separate-stderr "$BANGER_BUILD/banger" status --socket "$SOCK"
+	kill "$fake" 2>/dev/null; wait "$fake" || true
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "banger: status: $SOCK: "@(the daemon closed without an answer|no answer within 3000 ms)* ]]
+}

@@ -30,6 +30,11 @@ static void usage(FILE *f)
 {
 	fputs("usage: crowd SOCKET [OPTIONS]   hostile clients, well-behaved ones beside them, a verdict\n"
 	      "       crowd ask SOCKET          send stdin's bytes as they are (a NUL too), print the answer\n"
+	      "       crowd serve SOCKET LISTEN_AFTER_MS CLOSE SECONDS\n"
+	      "                                 a fake daemon: bind SOCKET, print \"ready\", listen only\n"
+	      "                                 LISTEN_AFTER_MS later (connections are refused until then),\n"
+	      "                                 close the first CLOSE connections without an answer, answer\n"
+	      "                                 the next ones with a status of its own pid, for SECONDS\n"
 	      "       crowd --help\n"
 	      "\n"
 	      "Hostile clients (held open all along, in one process):\n"
@@ -193,6 +198,41 @@ static int ask(const char *path)
 	return 0;
 }
 
+/* serve: what a restarting or busy daemon looks like to its clients. */
+static int fake_daemon(const char *path, long listen_after_ms, long close_first, long seconds)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		fprintf(stderr, "crowd: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	printf("ready\n");
+	sleep_ms(listen_after_ms);
+	if (listen(fd, 64) != 0)
+		return 2;
+	int64_t end = now_us() + seconds * 1000000;
+	char answer[256], buf[256];
+	int n = snprintf(answer, sizeof(answer), "{\"version\":\"fake\",\"pid\":%ld,\"uptime_s\":0,"
+			 "\"schema\":{\"state\":\"compatible\"}}\n", (long)getpid());
+	for (long seen = 0; now_us() < end; seen++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (seen >= close_first) {
+			(void)!recv(c, buf, sizeof(buf), 0);	/* the request: one line, one read */
+			(void)!send(c, answer, (size_t)n, MSG_NOSIGNAL);
+		}
+		close(c);
+	}
+	unlink(path);
+	return 0;
+}
+
 struct options {
 	const char *socket;
 	long idle, half, reconnect, clients, interval_ms, timeout_ms, seconds, limit_ms;
@@ -297,6 +337,10 @@ int main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3 && strcmp(argv[1], "ask") == 0)
 		return ask(argv[2]);
+	if (argc == 6 && strcmp(argv[1], "serve") == 0) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return fake_daemon(argv[2], atol(argv[3]), atol(argv[4]), atol(argv[5]));
+	}
 	if (parse(argc, argv, &o) != 0) {
 		usage(stderr);
 		return 64;
