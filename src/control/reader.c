@@ -260,7 +260,7 @@ static int parse_members(struct reader *r, int close)
 		}
 		r->path[r->depth++] = name;
 		int rc = parse_value(r);
-		r->depth--;
+		r->path[--r->depth] = NULL;	/* key is this frame's: no pointer to it outlives it */
 		if (rc != 0)
 			return -1;
 		skip_ws(r);

@@ -230,7 +230,7 @@ static int loop_turn(struct loop_state *s, const char **what)
 			at[n] = i;
 			fds[2 + n++] = (struct pollfd){ s->conn[i].fd, POLLIN, 0 };
 		}
-	if (poll(fds, (nfds_t)(2 + n), next_timeout(s, now)) < 0) {
+	if (poll(fds, (nfds_t)2 + (nfds_t)n, next_timeout(s, now)) < 0) {
 		*what = "poll";
 		return errno == EINTR ? 0 : -errno;
 	}
