@@ -38,7 +38,7 @@ BANGER_CFLAGS = -std=gnu11 $(HARDENING) $(WARNINGS) -Iinclude -I$(BUILD_DIR)/gen
 BANGER_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed $(SAN_LDFLAGS) $(LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard src/common/*.c src/store/*.c src/sandbox/*.c \
-	src/daemon/*.c src/update/*.c))
+	src/daemon/*.c src/control/*.c src/update/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD_DIR)/obj/%.o)
 LIB := $(BUILD_DIR)/libbanger.a
 CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
@@ -47,7 +47,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
 TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
 	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall \
-	$(BUILD_DIR)/tests/status_loop
+	$(BUILD_DIR)/tests/status_loop $(BUILD_DIR)/tests/crowd
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -347,7 +347,7 @@ FUZZ_COMMON := $(sort $(wildcard src/common/*.c))
 FUZZ_SRCS_policy := src/sandbox/policy.c
 FUZZ_LIBS_policy := -lseccomp
 FUZZ_SRCS_line := src/store/schema_report.c
-FUZZ_SRCS_control := src/daemon/control.c
+FUZZ_SRCS_control := $(sort $(wildcard src/control/*.c))
 FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
 FUZZ_LIBS_classify := -lsqlite3
 FUZZ_TARGETS := policy line control classify
