@@ -42,9 +42,11 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 
 /* An ELF executable for this machine (class, byte order, machine, type),
  * read from the descriptor, that the sandbox can hold to its promises: at
- * most one PT_INTERP, naming a regular file that resolves beneath
- * update_library_paths (out->interpreter gets the resolved path); no
- * executable PT_GNU_STACK; no PT_LOAD both writable and executable.
+ * most one PT_INTERP, naming this machine's dynamic loader by one of its
+ * names, a regular file that resolves beneath update_library_paths
+ * (out->interpreter gets the resolved path); no executable PT_GNU_STACK;
+ * no PT_LOAD both writable and executable, nor executable with more
+ * memory than file bytes (its zero-filled tail would be both).
  * Returns 0 or -ENOEXEC with err saying what is wrong. */
 int update_verify_elf(struct staged *staged, struct banger_error *err);
 

@@ -113,13 +113,42 @@ out:
 	return rc;
 }
 
+/* This machine's dynamic loader: the name its psABI fixes, which every
+ * dynamic program the distribution builds carries as PT_INTERP (first),
+ * then the same file by its multiarch and /usr-merged names. A fixed list
+ * compiled into root's program, not the PT_INTERP of /bin/sh read at run
+ * time: that is one more untrusted-format parse, and /bin/sh may be static
+ * (busybox) or name another loader. A PT_INTERP is accepted only when it is
+ * one of these names, as written, AND resolves to the same file as the
+ * first: any other library (libc.so.6 is a regular file among them, and
+ * the kernel would run it as the loader) is refused. */
 #if defined(__x86_64__)
 #define NATIVE_MACHINE EM_X86_64
+static const char *const native_loaders[] = {
+	"/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+	"/usr/lib64/ld-linux-x86-64.so.2", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", NULL
+};
 #elif defined(__aarch64__)
 #define NATIVE_MACHINE EM_AARCH64
+static const char *const native_loaders[] = {
+	"/lib/ld-linux-aarch64.so.1", "/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+	"/usr/lib/ld-linux-aarch64.so.1", "/usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1", NULL
+};
 #else
-#error "add this architecture's ELF machine"
+#error "add this architecture's ELF machine and dynamic loader"
 #endif
+
+/* interp (as written) names this machine's loader, and st (its target's
+ * stat) is that loader's file. */
+static bool native_loader(const char *interp, const struct stat *st)
+{
+	struct stat abi;
+	bool named = false;
+	for (size_t i = 0; native_loaders[i]; i++)
+		named = named || strcmp(interp, native_loaders[i]) == 0;
+	return named && stat(native_loaders[0], &abi) == 0 && abi.st_dev == st->st_dev &&
+	       abi.st_ino == st->st_ino;
+}
 
 /* The interpreter the kernel will open: a regular file that resolves
  * beneath one of the library directories the sandbox already lets the
@@ -143,10 +172,14 @@ static int check_interpreter(const char *interp, char *resolved, size_t size,
 		    !S_ISDIR(dst.st_mode))
 			continue;	/* absent here (/lib64), or a file (ld.so.cache) */
 		size_t n = strlen(dir);
-		if (strncmp(real, dir, n) == 0 && real[n] == '/' && strlen(real) < size) {
-			memcpy(resolved, real, strlen(real) + 1);
-			return 0;
-		}
+		if (strncmp(real, dir, n) != 0 || real[n] != '/' || strlen(real) >= size)
+			continue;
+		if (!native_loader(interp, &st))
+			return banger_error_set(err, -ENOEXEC,
+						"an ELF interpreter that is not this machine's dynamic loader: %s (only %s)",
+						interp, native_loaders[0]);
+		memcpy(resolved, real, strlen(real) + 1);
+		return 0;
 	}
 	return banger_error_set(err, -ENOEXEC,
 				"an ELF interpreter outside the library directories: %s (resolves to %s)",
@@ -189,6 +222,14 @@ int update_verify_elf(struct staged *s, struct banger_error *err)
 		if (ph.p_type == PT_LOAD && (ph.p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
 			return banger_error_set(err, -ENOEXEC,
 						"an ELF file with a segment both writable and executable (program header %u)", i);
+		/* The part of a segment beyond its file bytes is zero-filled
+		 * anonymous memory that the kernel maps as it maps the heap
+		 * (always writable), with the segment's execute bit added:
+		 * writable and executable at exec, before any filter runs. A data segment (RW, its .bss) has such a tail by
+		 * design; code never does (no program or library on Debian). */
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && ph.p_memsz > ph.p_filesz)
+			return banger_error_set(err, -ENOEXEC,
+						"an ELF file with an executable segment larger in memory than in the file (program header %u): its zero-filled tail would be mapped writable and executable", i);
 		if (ph.p_type != PT_INTERP)
 			continue;
 		/* The kernel loads the first PT_INTERP; a second one means
