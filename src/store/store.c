@@ -159,8 +159,15 @@ static int foreign_key_violations(struct store *s, struct banger_error *err)
 							  "cannot check foreign keys");
 }
 
-/* Apply one migration in its own transaction. Returns 0, 1 when another
- * process applied it meanwhile, STORE_INCOMPATIBLE, or < 0. */
+/* What apply_one() did: positive, apart from a negative errno. */
+enum apply_result {
+	APPLY_DONE = 0,
+	APPLY_ALREADY = 1,	/* another process applied it meanwhile */
+	APPLY_INCOMPATIBLE = 2,	/* the database has an id we do not know */
+};
+
+/* Apply one migration in its own transaction. Returns an apply_result, or
+ * < 0 with err. */
 static int apply_one(struct store *s, const struct migration *m, const struct migration_set *known,
 		     struct banger_error *err)
 {
@@ -178,13 +185,14 @@ static int apply_one(struct store *s, const struct migration *m, const struct mi
 	    (rc = store_read_ids(s->db, s->path, &applied, err)))
 		goto rollback;
 	if (has_unknown(&applied, known, &unknown)) {
-		rc = banger_error_set(err, STORE_INCOMPATIBLE,
-				      "%s: the database has migration %lld, which this binary does not know",
-				      s->path, (long long)unknown);
+		banger_error_set(err, -EPROTO,
+				 "%s: the database has migration %lld, which this binary does not know",
+				 s->path, (long long)unknown);
+		rc = APPLY_INCOMPATIBLE;
 		goto rollback;
 	}
 	if (is_applied(&applied, m->id)) {
-		rc = 1;
+		rc = APPLY_ALREADY;
 		goto rollback;
 	}
 	char what[160];
@@ -219,7 +227,8 @@ enum store_status store_open(const char *path, const struct migration_set *known
 		int64_t first = report.unknown.count ? report.unknown.ids[0] : 0;
 		schema_report_free(&report);
 		if (state == SCHEMA_INCOMPATIBLE) {
-			banger_error_set(err, STORE_INCOMPATIBLE,
+			/* EPROTO: the database speaks a schema newer than ours. */
+			banger_error_set(err, -EPROTO,
 					 "%s: the database has migration %lld, which this binary does not know (binary older than DB)",
 					 path, (long long)first);
 			return STORE_INCOMPATIBLE;
@@ -234,7 +243,7 @@ enum store_status store_open(const char *path, const struct migration_set *known
 
 	struct store *s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return banger_error_set(err, STORE_FAILED, "%s: out of memory", path);
+		return banger_error_set(err, -ENOMEM, "%s: out of memory", path), STORE_FAILED;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (create_file(path, err) != 0)
 		goto fail;
@@ -260,13 +269,13 @@ enum store_status store_open(const char *path, const struct migration_set *known
 		if (is_applied(&applied, known->items[i].id))
 			continue;
 		rc = apply_one(s, &known->items[i], known, err);
-		if (rc == 0)
+		if (rc == APPLY_DONE)
 			count++;
-		else if (rc == 1)	/* applied by another process meanwhile */
+		else if (rc == APPLY_ALREADY)
 			rc = 0;
 	}
 	free(applied.ids);
-	if (rc == STORE_INCOMPATIBLE) {
+	if (rc == APPLY_INCOMPATIBLE) {
 		store_close(s);
 		return STORE_INCOMPATIBLE;
 	}
