@@ -76,6 +76,7 @@ $(CONFIG_H): FORCE
 # embeds: nothing to parse, no file to trust, at update time.
 POLICY_BPF_INC := $(BUILD_DIR)/gen/check_migrations_bpf.inc
 $(BUILD_DIR)/policy-bpf: $(BUILD_DIR)/obj/src/cmd/policy_bpf.o $(BUILD_DIR)/obj/src/sandbox/policy.o \
+		$(BUILD_DIR)/obj/src/sandbox/policy_lang.o $(BUILD_DIR)/obj/src/sandbox/policy_meaning.o \
 		$(BUILD_DIR)/obj/src/common/error.o
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(POLICY_BPF_INC): policy/check-migrations.policy $(BUILD_DIR)/policy-bpf
@@ -334,7 +335,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 	-Iinclude -I$(BUILD_DIR)/gen
 FUZZ_COMMON := $(sort $(wildcard src/common/*.c))
-FUZZ_SRCS_policy := src/sandbox/policy.c
+FUZZ_SRCS_policy := $(sort $(wildcard src/sandbox/policy*.c))
 FUZZ_LIBS_policy := -lseccomp
 FUZZ_SRCS_line := src/store/schema_report.c
 FUZZ_SRCS_control := src/daemon/control.c
