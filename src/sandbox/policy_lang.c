@@ -76,6 +76,9 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <asm/prctl.h>
+#endif
 
 #include "policy_internal.h"
 
@@ -92,6 +95,10 @@ static const struct named_value constants[] = {
 	NAMED(O_CREAT), NAMED(O_EXCL), NAMED(O_NOCTTY), NAMED(O_TRUNC), NAMED(O_APPEND),
 	NAMED(O_NONBLOCK), NAMED(O_DIRECTORY), NAMED(O_NOFOLLOW), NAMED(O_CLOEXEC),
 	NAMED(O_PATH), NAMED(O_TMPFILE),
+	/* The kernel's __O_TMPFILE: O_TMPFILE's own bit, without the
+	 * O_DIRECTORY that glibc's O_TMPFILE (and glibc's __O_TMPFILE)
+	 * includes. A policy that refuses the bit must name it alone. */
+	{ "__O_TMPFILE", O_TMPFILE & ~O_DIRECTORY },
 	NAMED(F_GETFD), NAMED(F_SETFD), NAMED(F_GETFL), NAMED(F_SETFL),
 	NAMED(F_GETLK), NAMED(F_SETLK), NAMED(F_SETLKW),
 	NAMED(F_OFD_GETLK), NAMED(F_OFD_SETLK), NAMED(F_OFD_SETLKW),
@@ -103,11 +110,15 @@ static const struct named_value constants[] = {
 	NAMED(AT_FDCWD), NAMED(AT_EMPTY_PATH), NAMED(AT_SYMLINK_NOFOLLOW),
 	NAMED(PR_SET_NO_NEW_PRIVS), NAMED(PR_GET_NO_NEW_PRIVS),
 	NAMED(PR_SET_SECCOMP), NAMED(PR_GET_SECCOMP),
-	NAMED(SECCOMP_SET_MODE_FILTER), NAMED(SECCOMP_GET_ACTION_AVAIL),
+	NAMED(SECCOMP_SET_MODE_STRICT), NAMED(SECCOMP_SET_MODE_FILTER), NAMED(SECCOMP_GET_ACTION_AVAIL),
 	NAMED(SECCOMP_GET_NOTIF_SIZES),
 	NAMED(MADV_DONTNEED),
 	NAMED(FUTEX_WAIT), NAMED(FUTEX_WAKE), NAMED(FUTEX_PRIVATE_FLAG),
 	NAMED(CLOCK_REALTIME), NAMED(CLOCK_MONOTONIC),
+	NAMED(STDIN_FILENO), NAMED(STDOUT_FILENO), NAMED(STDERR_FILENO),
+#if defined(__x86_64__)
+	NAMED(ARCH_SET_FS),	/* arch_prctl exists on x86 only */
+#endif
 };
 
 /* The names `errno` takes, besides a number. */
