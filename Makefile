@@ -341,7 +341,10 @@ FUZZ_SRCS_line := src/store/schema_report.c
 FUZZ_SRCS_control := src/daemon/control.c
 FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
 FUZZ_LIBS_classify := -lsqlite3
-FUZZ_TARGETS := policy line control classify
+# The ELF reader with VERIFY and the library closure, which read it as root.
+FUZZ_SRCS_elf := src/update/elf_reader.c src/update/stage.c src/update/libraries.c src/update/verify.c
+FUZZ_LIBS_elf := -lsodium
+FUZZ_TARGETS := policy line control classify elf
 
 .PHONY: fuzz
 fuzz: $(CONFIG_H)
@@ -358,6 +361,8 @@ fuzz: $(CONFIG_H)
 		test "$${PIPESTATUS[0]}" = 0 || { echo "fuzz: $$t failed"; exit 1; }; \
 	done
 
-$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(wildcard include/banger/*.h) $(CONFIG_H)
+.SECONDEXPANSION:
+$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $$(FUZZ_SRCS_$$*) $(wildcard include/banger/*.h) \
+		$(CONFIG_H)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)

@@ -16,7 +16,7 @@
 #include "banger/sandbox.h"
 #include "banger/store.h"
 #include "banger/update.h"
-#include "elf.h"
+#include "elf_reader.h"
 
 /* policy/check-migrations.policy, compiled into BPF by the build: the
  * updater runs as root and must not take its policy from a file someone

@@ -24,15 +24,15 @@
 #include <unistd.h>
 
 #include "banger/update.h"
-#include "elf.h"
+#include "elf_reader.h"
 
 #define LIBS_MAX 64
 #define DYNAMIC_MAX 1024
 
 /* The string-table offsets of fd's DT_NEEDED entries, and the table's file
  * offset and size. 0 with *count 0 for a file without a dynamic section.
- * The headers are read as VERIFY reads them (elf.h): a file VERIFY passed
- * is never one this refuses. */
+ * The headers are read as VERIFY reads them (elf_reader.h): a file VERIFY
+ * passed is never one this refuses. */
 static int read_needed(int fd, uint64_t *offsets, size_t *count, uint64_t *strtab, uint64_t *strsz)
 {
 	struct update_elf elf;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "banger/update.h"
-#include "elf.h"
+#include "elf_reader.h"
 
 #define STAGE_MAX_BYTES ((off_t)512 << 20)
 

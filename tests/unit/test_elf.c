@@ -1,4 +1,4 @@
-/* The update module's one ELF reader (src/update/elf.h): VERIFY and the
+/* The update module's one ELF reader (src/update/elf_reader.h): VERIFY and the
  * library closure judge a file the same way. Issue 20 found them apart:
  * VERIFY took up to 128 program headers, the closure 64, and a binary
  * with 65-128 passed VERIFY and then failed the check with "Exec format
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "banger/update.h"
-#include "../../src/update/elf.h"
+#include "../../src/update/elf_reader.h"
 
 /* A copy of this test's executable with its program header table moved to
  * the end and grown to phnum entries (the new ones PT_NULL), opened

@@ -1,6 +1,6 @@
-/* The ELF reader and the library roots (elf.h). The file is untrusted and
- * read as root: every read is a bounded pread at a checked offset, and the
- * headers are judged before anything in them is used. */
+/* The ELF reader and the library roots (elf_reader.h). The file is
+ * untrusted and read as root: every read is a bounded pread at a checked
+ * offset, and the headers are judged before anything in them is used. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elf.h"
+#include "elf_reader.h"
 
 #if defined(__x86_64__)
 #define NATIVE_MACHINE EM_X86_64

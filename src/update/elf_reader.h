@@ -1,9 +1,9 @@
-/* elf.h - inside the update module only (not a public door): the one
+/* elf_reader.h - inside the update module only (not a public door): the one
  * reader of an untrusted ELF file's headers, used by VERIFY (stage.c) and
  * by the library closure (libraries.c), so that both judge a file by the
  * same rules and the same limit; and the one list of library roots. */
-#ifndef BANGER_UPDATE_ELF_H
-#define BANGER_UPDATE_ELF_H
+#ifndef BANGER_UPDATE_ELF_READER_H
+#define BANGER_UPDATE_ELF_READER_H
 
 #include <elf.h>
 #include <stdbool.h>
