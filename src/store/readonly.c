@@ -251,31 +251,13 @@ static int is_final(const struct banger_error *err)
 	       err->sqlite == SQLITE_IOERR_TRUNCATE;
 }
 
-/* A missing file in an existing directory is a fresh install. A missing
- * directory is not: it is a wrong path (a typo in --db), and reading it
- * as "every migration pending" would tell the operator to migrate a
- * database that is elsewhere. */
-static int missing_file(const char *path, struct banger_error *err)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL)
-		return STORE_READ_FRESH;	/* the working directory: it exists */
-	slash[slash == dir ? 1 : 0] = '\0';
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return STORE_READ_FRESH;
-	return banger_error_set(err, -ENOENT, "%s: the database's directory %s does not exist", path, dir);
-}
-
 /* One attempt. Returns 0, 1 to retry, or < 0. */
 static int read_once(const char *path, const struct reader *rd, struct banger_error *err)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return missing_file(path, err);
+			return STORE_READ_FRESH;
 		if (errno == ELOOP)
 			return banger_error_set(err, -ELOOP, "%s: is a symbolic link; refusing to follow it", path);
 		return banger_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
