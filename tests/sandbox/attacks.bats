@@ -367,6 +367,12 @@ assert_refused_both_ways() {
 # Issue 26: the kernel maps the zero-filled tail of a PT_LOAD (p_memsz past
 # p_filesz) as it maps the heap, writable, and adds the segment's PF_X.
 @test "an executable PT_LOAD with no file bytes and a page of memory: refused at verification" {
+	# The threat is real on this kernel: cat, so patched and run as it is
+	# (outside banger), shows a writable and executable page in its own
+	# maps; unpatched, it has none.
+	"$ELFPATCH" /bin/cat "$BATS_TEST_TMPDIR/cat" exec-bss
+	if /bin/cat /proc/self/maps | grep -q ' rwxp '; then echo "rwx unpatched"; return 1; fi
+	"$BATS_TEST_TMPDIR/cat" /proc/self/maps | grep -q ' rwxp '
 	patched "$HOSTILE/honest" exec-bss
 	assert_refused_both_ways "executable segment larger in memory than in the file"
 }
