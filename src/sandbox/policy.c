@@ -54,7 +54,7 @@ static int walk(struct policy_parser *ps, const char *text, size_t len, struct c
 		if (c->ctx == NULL) {
 			if (pl.kind == POLICY_LINE_DEFAULT && c->default_line != 0)
 				rc = policy_parse_error(ps, "duplicate 'default' (the first is on line %u)",
-						 c->default_line);
+							c->default_line);
 			else if (pl.kind == POLICY_LINE_DEFAULT) {
 				c->default_action = pl.action;
 				c->default_line = ps->line;

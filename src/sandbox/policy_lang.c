@@ -286,7 +286,7 @@ static int parse_term(const struct policy_parser *ps, const struct token *t, str
 		/* The 32-bit pattern of an int: see the top of this file. */
 		if (!parse_number(t->s + 1, t->n - 1, &v) || v == 0 || v > (uint64_t)INT32_MAX + 1)
 			return policy_parse_error(ps, "bad number %s (a negative number must fit in an int)",
-					   describe(t, d, sizeof(d)));
+						  describe(t, d, sizeof(d)));
 		out->v = (uint32_t)-(int64_t)v;
 		out->negative = true;
 		return 0;
@@ -323,6 +323,39 @@ static int parse_value(const struct policy_parser *ps, struct lexer *lx, struct 
 	return rc;
 }
 
+/* & MASK == VALUE, with t on the '&'. Leaves t on the token after it. */
+static int parse_masked(const struct policy_parser *ps, struct lexer *lx, struct token *t,
+			struct scmp_arg_cmp *cond)
+{
+	char d[64], d2[64];
+	struct value mask = { 0 }, value = { 0 };
+	lex(lx, t);
+	int rc = parse_value(ps, lx, t, &mask);
+	if (rc != 0)
+		return rc;
+	if (mask.negative)
+		return policy_parse_error(ps, "a mask cannot be negative");
+	if (!token_is(t, "=="))
+		return policy_parse_error(ps, "expected '==' after the mask, got %s",
+					  describe(t, d, sizeof(d)));
+	lex(lx, t);
+	rc = parse_value(ps, lx, t, &value);
+	if (rc != 0)
+		return rc;
+	if ((value.v & ~mask.v) != 0) {
+		snprintf(d, sizeof(d), "0x%llx", (unsigned long long)value.v);
+		snprintf(d2, sizeof(d2), "0x%llx", (unsigned long long)mask.v);
+		return policy_parse_error(ps, "value %s has bits outside the mask %s: the condition could never match",
+					  d, d2);
+	}
+	if (mask.v == 0)
+		return policy_parse_error(ps, "a mask of 0 compares no bit: the condition always holds");
+	cond->op = SCMP_CMP_MASKED_EQ;
+	cond->datum_a = mask.v;
+	cond->datum_b = value.v;
+	return 0;
+}
+
 /* argN OP VALUE | argN & MASK == VALUE. Leaves t on the token after it. */
 static int parse_condition(const struct policy_parser *ps, struct lexer *lx, struct token *t,
 			   struct scmp_arg_cmp *cond)
@@ -334,9 +367,8 @@ static int parse_condition(const struct policy_parser *ps, struct lexer *lx, str
 		{ "==", SCMP_CMP_EQ }, { "!=", SCMP_CMP_NE }, { "<", SCMP_CMP_LT },
 		{ "<=", SCMP_CMP_LE }, { ">", SCMP_CMP_GT }, { ">=", SCMP_CMP_GE },
 	};
-	char d[64], d2[64];
-	struct value mask = { 0 }, value = { 0 };
-	int rc;
+	char d[64];
+	struct value value = { 0 };
 	if (t->kind != TOKEN_WORD || t->n < 4 || memcmp(t->s, "arg", 3) != 0)
 		return policy_parse_error(ps, "expected argN, got %s", describe(t, d, sizeof(d)));
 	for (size_t i = 3; i < t->n; i++)
@@ -344,44 +376,19 @@ static int parse_condition(const struct policy_parser *ps, struct lexer *lx, str
 			return policy_parse_error(ps, "expected argN, got %s", describe(t, d, sizeof(d)));
 	if (t->n != 4 || t->s[3] > '5')
 		return policy_parse_error(ps, "argument index %s out of range (arg0 to arg5)",
-				   describe(t, d, sizeof(d)));
+					  describe(t, d, sizeof(d)));
 	cond->arg = (unsigned)(t->s[3] - '0');
 	lex(lx, t);
-	if (token_is(t, "&")) {
-		lex(lx, t);
-		rc = parse_value(ps, lx, t, &mask);
-		if (rc != 0)
-			return rc;
-		if (mask.negative)
-			return policy_parse_error(ps, "a mask cannot be negative");
-		if (!token_is(t, "=="))
-			return policy_parse_error(ps, "expected '==' after the mask, got %s",
-					   describe(t, d, sizeof(d)));
-		lex(lx, t);
-		rc = parse_value(ps, lx, t, &value);
-		if (rc != 0)
-			return rc;
-		if ((value.v & ~mask.v) != 0) {
-			snprintf(d, sizeof(d), "0x%llx", (unsigned long long)value.v);
-			snprintf(d2, sizeof(d2), "0x%llx", (unsigned long long)mask.v);
-			return policy_parse_error(ps, "value %s has bits outside the mask %s: the condition could never match",
-					   d, d2);
-		}
-		if (mask.v == 0)
-			return policy_parse_error(ps, "a mask of 0 compares no bit: the condition always holds");
-		cond->op = SCMP_CMP_MASKED_EQ;
-		cond->datum_a = mask.v;
-		cond->datum_b = value.v;
-		return 0;
-	}
+	if (token_is(t, "&"))
+		return parse_masked(ps, lx, t, cond);
 	size_t i = 0;
 	while (i < sizeof(ops) / sizeof(ops[0]) && !token_is(t, ops[i].op))
 		i++;
 	if (i == sizeof(ops) / sizeof(ops[0]))
 		return policy_parse_error(ps, "expected a comparison operator, got %s",
-				   describe(t, d, sizeof(d)));
+					  describe(t, d, sizeof(d)));
 	lex(lx, t);
-	rc = parse_value(ps, lx, t, &value);
+	int rc = parse_value(ps, lx, t, &value);
 	if (rc != 0)
 		return rc;
 	if (value.negative) {
@@ -417,7 +424,7 @@ static int parse_action(const struct policy_parser *ps, struct lexer *lx, struct
 		lex(lx, t);
 		if (t->kind != TOKEN_WORD)
 			return policy_parse_error(ps, "expected an errno after 'errno', got %s",
-					   describe(t, d, sizeof(d)));
+						  describe(t, d, sizeof(d)));
 		if (t->s[0] == '-') {
 			return policy_parse_error(ps, "errno %s out of range (1 to 4095)", describe(t, d, sizeof(d)));
 		} else if (isdigit((unsigned char)t->s[0])) {
@@ -427,7 +434,7 @@ static int parse_action(const struct policy_parser *ps, struct lexer *lx, struct
 			 * read as a valid return value, not as an error. */
 			if (e < 1 || e > 4095)
 				return policy_parse_error(ps, "errno %s out of range (1 to 4095)",
-						   describe(t, d, sizeof(d)));
+							  describe(t, d, sizeof(d)));
 		} else {
 			const struct named_value *n =
 				lookup(errno_names, sizeof(errno_names) / sizeof(errno_names[0]), t);
@@ -485,7 +492,7 @@ static int parse_rule(const struct policy_parser *ps, struct lexer *lx, struct t
 	if (pl->nr < 0) {
 		if (!optional)
 			return policy_parse_error(ps, "unknown syscall %s%s", describe(t, d, sizeof(d)),
-					   pl->nr == __NR_SCMP_ERROR ? "" : " on this architecture");
+						  pl->nr == __NR_SCMP_ERROR ? "" : " on this architecture");
 		pl->nr = -1;
 	}
 	pl->action = SCMP_ACT_ALLOW;
@@ -502,7 +509,7 @@ static int parse_rule(const struct policy_parser *ps, struct lexer *lx, struct t
 				return rc;
 			if (used & 1u << cond.arg)
 				return policy_parse_error(ps, "arg%u is compared twice (libseccomp 2.5 takes one condition per argument)",
-						   cond.arg);
+							  cond.arg);
 			used |= 1u << cond.arg;
 			pl->cond[pl->ncond++] = cond;
 		} while (token_is(t, "&&"));

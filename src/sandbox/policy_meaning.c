@@ -123,10 +123,10 @@ static int check_covered(const struct policy_rules *c, const struct policy_parse
 			continue;
 		if (rule_covers(k->cond, k->ncond, pl->cond, pl->ncond))
 			return policy_parse_error(ps, "'%s' rule does nothing: line %u has the same action and matches every call this one matches",
-					   pl->syscall, k->line);
+						  pl->syscall, k->line);
 		if (rule_covers(pl->cond, pl->ncond, k->cond, k->ncond))
 			return policy_parse_error(ps, "'%s' rule matches every call that line %u matches, with the same action, so line %u does nothing: drop it or narrow this rule",
-					   pl->syscall, k->line, k->line);
+						  pl->syscall, k->line, k->line);
 	}
 	return 0;
 }
@@ -175,13 +175,13 @@ int policy_rules_add(struct policy_rules *c, const struct policy_parser *ps, con
 		int rc;
 		if (s->unconditional)
 			return policy_parse_error(ps, "'%s' already has an unconditional rule (line %u)",
-					   pl->syscall, s->line);
+						  pl->syscall, s->line);
 		if (pl->ncond == 0)
 			return policy_parse_error(ps, "'%s' already has a rule (line %u) that this unconditional one would silently override",
-					   pl->syscall, s->line);
+						  pl->syscall, s->line);
 		if (s->inequality || has_inequality(pl))
 			return policy_parse_error(ps, "'%s' has another conditional rule (line %u): with several, conditions may only use == and & (libseccomp 2.5.4 can loop forever on <, <=, >, >=, !=)",
-					   pl->syscall, s->line);
+						  pl->syscall, s->line);
 		rc = check_covered(c, ps, s, pl);
 		return rc != 0 ? rc : keep_rule(c, ps, s, pl);
 	}
