@@ -31,6 +31,35 @@ static int open_unnamed(const char *dir, struct banger_error *err)
 	return fd;
 }
 
+/* Copy src into dst, at most STAGE_MAX_BYTES: a file that grows while
+ * copied is refused, not cut. 0 or < 0 with err. */
+static int copy_bounded(int src, int dst, const char *dir, struct banger_error *err)
+{
+	char buf[65536];
+	off_t copied = 0;
+	for (;;) {
+		ssize_t n = read(src, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return banger_error_set(err, -errno, "cannot read: %s", strerror(errno));
+		if (n == 0)
+			return 0;
+		if ((copied += n) > STAGE_MAX_BYTES)
+			return banger_error_set(err, -EFBIG, "grew past %lld bytes while copied",
+						(long long)STAGE_MAX_BYTES);
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(dst, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
+							strerror(errno));
+			done += w;
+		}
+	}
+}
+
 /* err does not name from: update_stage_verified() does, once. */
 int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
 		 struct banger_error *err)
@@ -57,35 +86,8 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 		rc = rw;
 		goto out;
 	}
-	char buf[65536];
-	off_t copied = 0;
-	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = banger_error_set(err, -errno, "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if ((copied += n) > STAGE_MAX_BYTES) {
-			rc = banger_error_set(err, -EFBIG, "grew past %lld bytes while copied",
-					      (long long)STAGE_MAX_BYTES);
-			goto out;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(rw, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
-						      strerror(errno));
-				goto out;
-			}
-			done += w;
-		}
-	}
+	if ((rc = copy_bounded(src, rw, dir, err)) != 0)
+		goto out;
 	/* 0755 for a copy that will become the installed binary, 0711 for
 	 * one that is only run by the check: the check runs as the database's
 	 * owner, who must be able to execute it (it reaches the file only
