@@ -500,7 +500,7 @@ static int parse_rule(const struct policy_parser *ps, struct lexer *lx, struct t
 	lex(lx, t);
 	if (token_is(t, "if")) {
 		do {
-			struct scmp_arg_cmp cond;
+			struct scmp_arg_cmp cond = { 0 };
 			lex(lx, t);
 			if (pl->ncond == POLICY_MAX_CONDS)
 				return policy_parse_error(ps, "more than %d conditions", POLICY_MAX_CONDS);
