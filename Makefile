@@ -82,6 +82,7 @@ $(CONFIG_H): FORCE
 # embeds: nothing to parse, no file to trust, at update time.
 POLICY_BPF_INC := $(BUILD_DIR)/gen/check_migrations_bpf.inc
 $(BUILD_DIR)/policy-bpf: $(BUILD_DIR)/obj/src/cmd/policy_bpf.o $(BUILD_DIR)/obj/src/sandbox/policy.o \
+		$(BUILD_DIR)/obj/src/sandbox/policy_lang.o $(BUILD_DIR)/obj/src/sandbox/policy_meaning.o \
 		$(BUILD_DIR)/obj/src/common/error.o
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(POLICY_BPF_INC): policy/check-migrations.policy $(BUILD_DIR)/policy-bpf
@@ -344,13 +345,16 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 	-Iinclude -I$(BUILD_DIR)/gen
 FUZZ_COMMON := $(sort $(wildcard src/common/*.c))
-FUZZ_SRCS_policy := src/sandbox/policy.c
+FUZZ_SRCS_policy := $(sort $(wildcard src/sandbox/policy*.c))
 FUZZ_LIBS_policy := -lseccomp
 FUZZ_SRCS_line := src/store/schema_report.c
 FUZZ_SRCS_control := $(sort $(wildcard src/control/*.c))
 FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
 FUZZ_LIBS_classify := -lsqlite3
-FUZZ_TARGETS := policy line control classify
+# The ELF reader with VERIFY and the library closure, which read it as root.
+FUZZ_SRCS_elf := src/update/elf_reader.c src/update/stage.c src/update/libraries.c src/update/verify.c
+FUZZ_LIBS_elf := -lsodium
+FUZZ_TARGETS := policy line control classify elf
 
 .PHONY: fuzz
 fuzz: $(CONFIG_H)
@@ -367,6 +371,8 @@ fuzz: $(CONFIG_H)
 		test "$${PIPESTATUS[0]}" = 0 || { echo "fuzz: $$t failed"; exit 1; }; \
 	done
 
-$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(wildcard include/banger/*.h) $(CONFIG_H)
+.SECONDEXPANSION:
+$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $$(FUZZ_SRCS_$$*) $(wildcard include/banger/*.h) \
+		$(CONFIG_H)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)
