@@ -204,7 +204,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 	}
 	if (!unit_of(how)) {
 		/* The journal's text, printable bytes only: it reaches a
-		 * terminal and the syslog. */
+		 * terminal. */
 		char shown[101];
 		size_t i = 0;
 		for (; how[i] && i < sizeof(shown) - 1; i++)
