@@ -84,15 +84,16 @@ static const char *unit_of(const char *how)
 	return unit && valid_unit(unit) ? unit : NULL;
 }
 
-/* systemctl [--user] -- VERB [ARG...] UNIT, its output captured in out.
- * "--": nothing after it is an option, whatever the journal said. The
- * user's manager is found through XDG_RUNTIME_DIR (its private socket,
+/* systemctl [--user] [OPTION...] -- VERB [ARG...] UNIT, its output captured
+ * in out. verb's words that start with '-' are our own options and go
+ * before "--"; after it nothing is an option, whatever the journal said.
+ * The user's manager is found through XDG_RUNTIME_DIR (its private socket,
  * which update_restart_choose() saw): the one variable added to the
  * fixed environment, and only for --user. */
 static int systemctl(const char *how, char *const verb[], unsigned timeout_s, char *out,
 		     size_t size)
 {
-	char *argv[10], runtime[PATH_MAX + 32];
+	char *argv[12], runtime[PATH_MAX + 32];
 	const char *env[2] = { NULL, NULL };
 	const char *unit = unit_of(how), *dir = getenv("XDG_RUNTIME_DIR");
 	int n = 0;
@@ -105,9 +106,13 @@ static int systemctl(const char *how, char *const verb[], unsigned timeout_s, ch
 		    snprintf(runtime, sizeof(runtime), "XDG_RUNTIME_DIR=%s", dir) < (int)sizeof(runtime))
 			env[0] = runtime;
 	}
+	for (char *const *v = verb; *v && n < 6; v++)
+		if ((*v)[0] == '-')
+			argv[n++] = *v;
 	argv[n++] = "--";
-	for (; *verb && n < 8; verb++)
-		argv[n++] = *verb;
+	for (char *const *v = verb; *v && n < 10; v++)
+		if ((*v)[0] != '-')
+			argv[n++] = *v;
 	argv[n++] = (char *)unit;
 	argv[n] = NULL;
 	return run_argv(argv, env, false, timeout_s, out, size);
@@ -123,7 +128,7 @@ static int unit_state(const char *how, struct unit_state *u)
 	char out[1024];
 	memset(u, 0, sizeof(*u));
 	u->restarts = -1;
-	if (systemctl(how, (char *const[]){ "show", "-p", "ActiveState,SubState,Result,NRestarts",
+	if (systemctl(how, (char *const[]){ "show", "--property=ActiveState,SubState,Result,NRestarts",
 					    NULL }, 10, out, sizeof(out)) != 0)
 		return -1;
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
