@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -100,6 +101,31 @@ static void test_no_descriptor_of_ours_reaches_it_and_stdin_is_dev_null(void **s
 	assert_string_equal(out, "0\n1\n2\n3\n/dev/null\n");
 }
 
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_spawn_leaves_no_descriptor_open_here(void **state)
+{
+	(void)state;
+	struct spawn_result r;
+	int before = open_fds();
+	assert_int_equal(run_sh("echo hi", 5000, sizeof(out), &r, NULL), 0);
+	assert_int_equal(run_sh("exec sleep 30", 200, sizeof(out), &r, NULL), -ETIMEDOUT);
+	const char *bad[] = { "=x", NULL };
+	assert_int_equal(run_sh("true", 5000, sizeof(out), &r, bad), -EINVAL);
+	struct spawn_options o = { .timeout_ms = 5000 };	/* output to our stderr */
+	assert_int_equal(spawn_run((char *const[]){ "true", NULL }, &o, &r), 0);
+	assert_int_equal(spawn_run((char *const[]){ "no-such-banger-helper", NULL }, &o, &r), -ENOENT);
+	assert_int_equal(open_fds(), before);
+}
+
 static void test_a_background_child_holding_the_pipe_does_not_hold_us(void **state)
 {
 	(void)state;
@@ -137,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_output_is_bounded_and_a_chatty_helper_still_finishes),
 		cmocka_unit_test(test_deadline_kills_it),
 		cmocka_unit_test(test_no_descriptor_of_ours_reaches_it_and_stdin_is_dev_null),
+		cmocka_unit_test(test_spawn_leaves_no_descriptor_open_here),
 		cmocka_unit_test(test_a_background_child_holding_the_pipe_does_not_hold_us),
 		cmocka_unit_test(test_program_is_looked_up_in_the_fixed_path_only),
 	};
