@@ -217,7 +217,7 @@ static int find_diversion(const char *key, struct diversion *d, struct banger_er
 int update_package_owner(const char *path, char *pkg, size_t size, struct banger_error *err)
 {
 	char copy[PATH_MAX];
-	struct diversion d;
+	struct diversion d = { .is_from = false };
 	pkg[0] = '\0';
 	if (path[0] != '/')
 		return banger_error_set(err, -EINVAL, "%s: not an absolute path", path);

@@ -212,7 +212,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 		 * terminal. */
 		char shown[101];
 		size_t i = 0;
-		for (; how[i] && i < sizeof(shown) - 1; i++)
+		for (; i < sizeof(shown) - 1 && how[i]; i++)
 			shown[i] = how[i] >= 0x20 && how[i] < 0x7f ? how[i] : '?';
 		shown[i] = '\0';
 		snprintf(why, why_size, "the journal names an unknown restart '%s'", shown);
