@@ -15,7 +15,9 @@ teardown() { common_teardown; }
 @test "agrees with dpkg-query -S: a sample of every package's files, every diversion, names no package lists" {
 	command -v dpkg-query >/dev/null || skip "no dpkg on this machine"
 	[ -d /var/lib/dpkg/info ] || skip "no dpkg database on this machine"
-	# 2000 names sampled from all the lists (PKG_AGREE_SAMPLE=all: every one).
+	# 2000 names sampled from all the lists, about a minute here
+	# (PKG_AGREE_SAMPLE=all: every one, about 15 minutes; on 2026-12-07,
+	# 139110 names, 0 disagreements).
 	run python3 "$BATS_TEST_DIRNAME/package_agree.py" "$OWNER" "${PKG_AGREE_SAMPLE:-2000}"
 	echo "$output"
 	[ "$status" -eq 0 ]
