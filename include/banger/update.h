@@ -118,6 +118,12 @@ int update_staged_version(const struct staged *staged, const char *db, const cha
  * and its line agree), 3 (the check failed) or 4 (verification failed). */
 int update_check_only(const struct check_options *opts, FILE *out, FILE *errout);
 
+/* PACKAGE (package.c): the Debian package whose file path is, read from
+ * dpkg's own database for that exact path (never a pattern), diversions
+ * as dpkg applies them: 0 with pkg its name (no ":arch"), or "" when no
+ * package's (or no dpkg database); < 0 with err when it cannot be read. */
+int update_package_owner(const char *path, char *pkg, size_t size, struct banger_error *err);
+
 /* ---- the whole update ------------------------------------------------ */
 
 enum {

@@ -188,24 +188,6 @@ int update_recover(const struct update_options *o, FILE *out, FILE *errout)
 	return rc;
 }
 
-/* dpkg owns the target: the package manager replaces it, not us. */
-static int owned_by_package(const char *target, char *pkg, size_t size)
-{
-	char cmd[PATH_MAX + 64];
-	if (access("/usr/bin/dpkg-query", X_OK) != 0)
-		return 0;
-	snprintf(cmd, sizeof(cmd), "dpkg-query -S -- '%s' 2>/dev/null", target);
-	FILE *p = popen(cmd, "re");
-	if (p == NULL)
-		return 0;
-	int found = fgets(pkg, (int)size, p) != NULL;
-	int status = pclose(p);
-	if (!found || status != 0)
-		return 0;
-	pkg[strcspn(pkg, ":")] = '\0';
-	return 1;
-}
-
 static int swap(const struct staged *staged, const char *target)
 {
 	char prev[PATH_MAX + 8], fresh[PATH_MAX + 8], self[64], dir[PATH_MAX];
@@ -260,7 +242,14 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_USAGE;
 		goto out;
 	}
-	if (owned_by_package(j.target, pkg, sizeof(pkg))) {
+	/* dpkg owns the target: the package manager replaces it, not us. */
+	if (update_package_owner(j.target, pkg, sizeof(pkg), &err) != 0) {
+		fprintf(errout, "banger: update refused: cannot tell whether a Debian package owns %s: %s\n",
+			j.target, err.msg);
+		code = UPDATE_EXIT_VERIFY_FAILED;
+		goto out;
+	}
+	if (pkg[0]) {
 		fprintf(errout, "banger: %s belongs to the Debian package %s: update it with apt, not banger (its preinst runs the same migration guard)\n",
 			j.target, pkg);
 		code = UPDATE_EXIT_VERIFY_FAILED;
