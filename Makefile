@@ -60,9 +60,10 @@ BUILD_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap
 # ansible-core, python3-apt (its apt module, which would otherwise fetch it),
 # openssh-server (whose postinst starts an sshd: never for a build),
 # yamllint and ansible-lint for the fleet rollout (packaging/ansible) and
-# its suite, tests/fleet.
+# its suite, tests/fleet; python3 for package.bats' agreement with
+# dpkg-query (named, not left to ansible-core to bring).
 TEST_DEPS := strace libcmocka-dev bats jq util-linux minisign man-db groff-base \
-	ansible-core python3-apt openssh-server yamllint ansible-lint
+	ansible-core python3 python3-apt openssh-server yamllint ansible-lint
 DEB_DEPS := $(BUILD_DEPS) $(TEST_DEPS)
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
