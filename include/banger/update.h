@@ -85,12 +85,27 @@ struct sandbox_result;
 
 struct verdict {
 	int code;		/* the exit code for banger update: 0, 1, 2 or 3 */
+	int state;		/* with json: the state the object names */
+	char line[1100];	/* when code <= 2: the contract's line */
+	char version[64];	/* with json: the staged binary's version */
 	char reason[512];	/* when code is 3 */
 };
 
 /* Trust a check's verdict only when the child exited normally with 0, 1
- * or 2 AND its line parses as that same classification. */
-void update_judge_check(const struct sandbox_result *r, struct verdict *v);
+ * or 2 AND its output parses as that same classification: the contract's
+ * line, or with json its --check-migrations --json object, whose version
+ * must be made of the version characters (update_version_valid). What the
+ * child printed appears in a reason only through update_quote(). */
+void update_judge_check(const struct sandbox_result *r, bool json, struct verdict *v);
+
+/* A version as banger accepts one from a binary or a daemon: 1 to 63 of
+ * [A-Za-z0-9.+~:_-]. 1 or 0. */
+int update_version_valid(const char *v);
+
+/* in, quoted for a one-line message: control bytes dropped, each run of
+ * whitespace one space, at most cap bytes (then "..."), between single
+ * quotes, into out. */
+void update_quote(const char *in, size_t cap, char *out, size_t size);
 
 /* db made absolute (the child runs in /), and its directory. */
 int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
@@ -113,9 +128,6 @@ void update_loader_files_free(char **files);
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
 		      const char *db_dir, struct sandbox_result *result, struct banger_error *err);
 
-/* The staged binary's --version, asked in the sandbox. */
-int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
-			  char *version, size_t size, struct banger_error *err);
 
 /* banger update --check-only: stage, verify, run the staged binary's
  * --check-migrations in the sandbox, relay its verdict. Prints the child's
@@ -132,28 +144,56 @@ enum {
 	UPDATE_EXIT_LOCKED = 75,
 };
 
+/* The journal's steps, in order; journal.c names them in the file. */
+enum journal_step {
+	JOURNAL_CHECKED,	/* checked; nothing changed yet */
+	JOURNAL_BACKED_UP,	/* the backup is made; nothing swapped yet */
+	JOURNAL_SWAPPING,	/* the swap may have happened: undo it */
+};
+const char *journal_step_name(enum journal_step step);
+/* The step named (old journals' names included): 0, or -EINVAL. */
+int journal_step_parse(const char *name, enum journal_step *step);
+
 struct journal {
-	char step[16];		/* checked, backed-up, swapping, swapped */
+	enum journal_step step;
 	char target[PATH_MAX];
 	char db[PATH_MAX];
 	char backup[PATH_MAX];	/* "" when no migration was needed */
 	char socket[PATH_MAX];
-	char restart[1024];	/* "", "cmd:CMD" or "systemd:UNIT" */
+	char restart[1024];	/* as update_restart_valid() accepts */
 	char new_version[64];
 	char old_version[64];
 	unsigned timeout_s;
 };
 
-/* LOCK: flock on the state directory itself, exclusive for an update (the
- * directory is made, 0700, when missing), shared for --check-only (no lock
- * and *fd -1 when the directory does not exist). 0, -EWOULDBLOCK when
- * another update holds it, or < 0; err says which. */
-int update_lock(const char *state_dir, bool shared, int *fd, struct banger_error *err);
+/* Root's update directory (lock.c): $BANGER_UPDATE_DIR, else
+ * /var/lib/banger-update for root, else $XDG_STATE_HOME/banger-update or
+ * ~/.local/state/banger-update. 0 or < 0. */
+int update_dir_path(char *out, size_t size);
+/* Open it (made 0700 when missing and create), from / component by
+ * component, never following a symlink when root; as root, every
+ * component must be root's and not writable by another uid (a sticky one
+ * like /tmp aside), the last one not writable by group or other. 0 and
+ * *fd, or < 0 with err (-ENOENT: missing). */
+int update_dir_open(bool create, int *fd, char *path, size_t size, struct banger_error *err);
 
-/* 1 and the journal when one exists, 0 when none, < 0 when unreadable. */
-int journal_read(const char *state_dir, struct journal *j, struct banger_error *err);
-int journal_write(const char *state_dir, const struct journal *j, struct banger_error *err);
-int journal_remove(const char *state_dir);
+/* LOCK: flock on the update directory, exclusive for an update (the
+ * directory is made when missing), shared for --check-only (no lock and
+ * *fd -1 when the directory does not exist). *fd is the directory's
+ * descriptor, and path its name. 0, -EWOULDBLOCK when another update holds
+ * it, or < 0; err says which. */
+int update_lock(bool shared, int *fd, char *path, size_t size, struct banger_error *err);
+
+/* The journal in the update directory dir_fd (named dir in messages).
+ * Read: 1 and the journal when one exists, 0 when none, < 0 when it is
+ * not a regular file of this uid's that no one else can write, or does not
+ * parse (err says which). */
+int journal_read(int dir_fd, const char *dir, struct journal *j, struct banger_error *err);
+int journal_write(int dir_fd, const char *dir, const struct journal *j, struct banger_error *err);
+/* Remove the journal and what a killed journal_write() left. */
+int journal_remove(int dir_fd);
+/* Remove only what a killed journal_write() left. */
+int journal_clean(int dir_fd);
 int update_fsync_dir(const char *dir);
 
 /* SIGTERM every process whose executable was TARGET before TARGET was
@@ -180,6 +220,18 @@ struct update_options {
  * under the user's own systemd), or "" (--no-restart, or no manager runs
  * a bangerd unit). */
 void update_restart_choose(const struct update_options *opts, char *how, size_t size);
+/* how is one update_restart_choose() can write: "", "cmd:CMD" (one
+ * line), or "systemd:UNIT"/"systemd-user:UNIT" with UNIT of
+ * [A-Za-z0-9@._-], ending in .service. 1 or 0. */
+int update_restart_valid(const char *how);
+
+struct control_status;
+/* control_status() of the daemon at socket, asked as the owner of the
+ * socket's directory when that is not root (owner.h), and its version
+ * refused unless update_version_valid(). 0 or < 0 with err. */
+int update_status(const char *socket, int timeout_ms, struct control_status *st,
+		  struct banger_error *err);
+
 /* Restart the way how says, within timeout_s; again: a rollback's
  * restart (the unit's start limit is reset first). 0, or -1 with why
  * saying in one phrase what failed, systemd's Result included. */

@@ -82,13 +82,21 @@ static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_
 {
 	(void)path;
 	const char *dest = ctx;
-	/* Afresh each time: a copy thrown away by a retry leaves no page. */
-	if (truncate(dest, 0) != 0)
-		return banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
+	/* Afresh each time: a copy thrown away by a retry leaves no page.
+	 * Through a descriptor of the file itself, never a path that a
+	 * symlink could send elsewhere. */
+	struct stat st;
+	int fd = open(dest, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int rc = fd < 0 ? -errno : fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
+		 : ftruncate(fd, 0) != 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: %s", dest, strerror(-rc));
 	/* A private file, renamed into place only when complete: no journal
 	 * to leave behind, and our own fsync (make_rollback_mode) before the
 	 * rename. */
-	int rc = copy_into(src, dest, SQLITE_OPEN_READWRITE,
+	rc = copy_into(src, dest, SQLITE_OPEN_READWRITE,
 			   "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", err);
 	return rc == 0 ? make_rollback_mode(dest, err) : rc;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "banger/json.h"
 #include "banger/owner.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
@@ -42,11 +43,117 @@ const char *const update_library_paths[] = { "/lib", "/lib64", "/usr/lib", "/usr
 					     "/etc/ld.so.cache", NULL };
 #define LIBRARY_PATHS (sizeof(update_library_paths) / sizeof(update_library_paths[0]) - 1)
 
-void update_judge_check(const struct sandbox_result *r, struct verdict *v)
+#define VERSION_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-"
+
+int update_version_valid(const char *v)
 {
-	enum schema_state state;
+	size_t len = strlen(v);
+	return len > 0 && len < 64 && strspn(v, VERSION_CHARS) == len;
+}
+
+void update_quote(const char *in, size_t cap, char *out, size_t size)
+{
+	size_t limit = cap < size - 6 ? cap : size - 6;	/* room for '...' and NUL */
+	size_t n = 0;
+	bool space = true;	/* no leading space */
+	out[n++] = '\'';
+	for (; *in && n - 1 < limit; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			if (!space)
+				out[n++] = ' ';
+			space = true;
+		} else if (c >= 0x20 && c != 0x7f) {
+			out[n++] = (char)c;
+			space = false;
+		}
+	}
+	while (n > 1 && out[n - 1] == ' ')
+		n--;
+	if (*in) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n++] = '\'';
+	out[n] = '\0';
+}
+
+/* Expect the literal lit at *p. */
+static int take(const char **p, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (strncmp(*p, lit, n) != 0)
+		return -EINVAL;
+	*p += n;
+	return 0;
+}
+
+/* [1,2,3] as "1 2 3" (canonical decimals, as the line writes them). */
+static int take_list(const char **p, char *out, size_t size)
+{
+	size_t n = 0;
+	if (take(p, "[") != 0)
+		return -EINVAL;
+	out[0] = '\0';
+	while (**p != ']') {
+		if (n > 0 && take(p, ",") != 0)
+			return -EINVAL;
+		size_t digits = strspn(*p, "0123456789");
+		if (digits == 0 || digits > 19 || n + digits + 2 > size)
+			return -EINVAL;
+		n += (size_t)snprintf(out + n, size - n, "%s%.*s", n ? " " : "", (int)digits, *p);
+		*p += digits;
+	}
+	(*p)++;
+	return 0;
+}
+
+/* The check's --json object, exactly as schema_report_print() and
+ * bangerd write it, into v: its state, its version (checked against
+ * VERSION_CHARS) and the contract's one line, rebuilt from the lists. */
+static int json_verdict(const char *s, struct verdict *v)
+{
+	static const char *const states[] = { "compatible", "migrations_needed", "incompatible" };
+	char lists[4][256];
+	static const char *const keys[] = { "\",\"applied\":", ",\"known\":", ",\"pending\":",
+					     ",\"unknown\":" };
+	const char *p = s;
+	v->state = -1;
+	if (take(&p, "{\"state\":\"") != 0)
+		return -EINVAL;
+	for (int i = 0; i < 3; i++)
+		if (take(&p, states[i]) == 0) {
+			v->state = i;
+			break;
+		}
+	for (int i = 0; i < 4; i++)
+		if (v->state < 0 || take(&p, keys[i]) != 0 ||
+		    take_list(&p, lists[i], sizeof(lists[i])) != 0)
+			return -EINVAL;
+	size_t len;
+	if (take(&p, ",\"version\":\"") != 0 || (len = strcspn(p, "\"")) >= sizeof(v->version))
+		return -EINVAL;
+	memcpy(v->version, p, len);
+	v->version[len] = '\0';
+	p += len;
+	if (take(&p, "\"}") != 0 || *p || !update_version_valid(v->version))
+		return -EINVAL;
+	if (v->state == 0)
+		snprintf(v->line, sizeof(v->line), "compatible: applied [%s]", lists[0]);
+	else if (v->state == 1)
+		snprintf(v->line, sizeof(v->line),
+			 "migrations needed: pending [%s] (binary will apply on first Open)", lists[2]);
+	else
+		snprintf(v->line, sizeof(v->line),
+			 "incompatible: unknown applied [%s] (binary older than DB)", lists[3]);
+	return 0;
+}
+
+void update_judge_check(const struct sandbox_result *r, bool json, struct verdict *v)
+{
+	enum schema_state state = SCHEMA_INCOMPATIBLE;
+	memset(v, 0, sizeof(*v));
 	v->code = UPDATE_EXIT_CHECK_FAILED;
-	v->reason[0] = '\0';
 	switch (r->outcome) {
 	case SANDBOX_TIMED_OUT:
 		if (r->survived_kill)
@@ -79,40 +186,35 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 	case SANDBOX_EXITED:
 		break;
 	}
+	char quoted[320];
 	if (r->exit_code > 2) {
-		snprintf(v->reason, sizeof(v->reason), "the check exited with %d%s%.300s", r->exit_code,
-			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
+		update_quote(r->stderr_tail, 300, quoted, sizeof(quoted));
+		snprintf(v->reason, sizeof(v->reason), "the check exited with %d%s%s", r->exit_code,
+			 r->stderr_tail[0] ? ": " : "", r->stderr_tail[0] ? quoted : "");
 		return;
 	}
+	update_quote(r->first_line, 200, quoted, sizeof(quoted));
 	if (r->line_truncated) {
 		snprintf(v->reason, sizeof(v->reason),
-			 "the check exited with %d but printed a line too long to trust (over %d bytes): '%.200s...'",
-			 r->exit_code, SANDBOX_LINE_MAX - 1, r->first_line);
+			 "the check exited with %d but printed a line too long to trust (over %d bytes): %s",
+			 r->exit_code, SANDBOX_LINE_MAX - 1, quoted);
 		return;
 	}
-	if (schema_line_parse(r->first_line, &state) != 0) {
-		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed '%.200s'",
-			 r->exit_code, r->first_line);
+	if ((json ? json_verdict(r->first_line, v) : schema_line_parse(r->first_line, &state)) != 0) {
+		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed %s",
+			 r->exit_code, quoted);
 		return;
 	}
+	if (!json)
+		snprintf(v->line, sizeof(v->line), "%s", r->first_line);
+	else
+		state = (enum schema_state)v->state;
 	if ((int)state != r->exit_code) {
 		snprintf(v->reason, sizeof(v->reason),
-			 "the check exited with %d but its line says otherwise: '%.200s'", r->exit_code,
-			 r->first_line);
+			 "the check exited with %d but its line says otherwise: %s", r->exit_code, quoted);
 		return;
 	}
 	v->code = r->exit_code;
-}
-
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);	/* control bytes were removed by the runner */
-	}
-	fputc('"', out);
 }
 
 static void print_result(const struct check_options *o, int code, const char *line,
@@ -122,9 +224,9 @@ static void print_result(const struct check_options *o, int code, const char *li
 					     "check_failed", "verify_failed" };
 	if (o->json) {
 		fprintf(out, "{\"result\":\"%s\",\"exit\":%d,\"line\":", names[code], code);
-		json_string(out, line);
+		banger_json_string(out, line);
 		fputs(",\"reason\":", out);
-		json_string(out, reason);
+		banger_json_string(out, reason);
 		fprintf(out, ",\"landlock_abi\":%d,\"mount_namespace\":%s,\"child_pid\":%d}\n",
 			r ? r->landlock_abi : 0, r && r->mount_namespace ? "true" : "false",
 			r ? (int)r->pid : 0);
@@ -161,7 +263,7 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	/* The database file's owner, not followed (a symlinked database is
 	 * refused by the check itself), or its directory's while there is
 	 * none yet. */
-	int rc = set_identity ? banger_owner_of(db, &owner) : 0;
+	int rc = set_identity ? banger_owner_of_db(db, &owner) : 0;
 	if (rc != 0)
 		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
 	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
@@ -225,41 +327,20 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	return rc;
 }
 
-int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
-			  char *version, size_t size, struct banger_error *err)
-{
-	struct sandbox_result r;
-	char *argv[] = { "bangerd", "--version", NULL };
-	int rc = update_run_staged(staged, argv, db, db_dir, &r, err);
-	if (rc != 0)
-		return rc;
-	size_t len = strlen(r.first_line);
-	if (r.outcome == SANDBOX_TIMED_OUT)
-		return banger_error_set(err, -ETIMEDOUT, "the new bangerd's --version timed out%s",
-					r.survived_kill ? " and did not die after SIGKILL" : "");
-	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0 || len == 0 || len >= size ||
-	    strspn(r.first_line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-") != len)
-		return banger_error_set(err, -EPROTO, "the new bangerd's --version printed '%.100s'",
-					r.first_line);
-	memcpy(version, r.first_line, len + 1);
-	return 0;
-}
-
 int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 {
 	struct banger_error err = { 0 };
 	struct staged staged = { .exec_fd = -1 };
 	struct sandbox_result result;
-	struct verdict v = { UPDATE_EXIT_CHECK_FAILED, "" };
+	struct verdict v = { .code = UPDATE_EXIT_CHECK_FAILED };
 	char target_dir[PATH_MAX], db_dir[PATH_MAX], db[PATH_MAX];
 	int code, lock = -1;
 
-	if (o->state_dir) {
-		int rc = update_lock(o->state_dir, true, &lock, &err);
-		if (rc != 0) {
-			fprintf(errout, "banger: %s\n", err.msg);
-			return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
-		}
+	char dir[PATH_MAX];
+	int rc = update_lock(true, &lock, dir, sizeof(dir), &err);
+	if (rc != 0) {
+		fprintf(errout, "banger: %s\n", err.msg);
+		return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
 	}
 	/* Absolute paths: the child runs in /. */
 	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
@@ -286,7 +367,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	update_judge_check(&result, &v);
+	update_judge_check(&result, false, &v);
 	code = v.code;
 	print_result(o, code, code <= 2 ? result.first_line : "", v.reason, &result, out, errout);
 	goto done;

@@ -31,6 +31,7 @@
 
 #include "banger/clock.h"
 #include "banger/control.h"
+#include "banger/owner.h"
 #include "banger/update.h"
 
 extern char **environ;
@@ -172,6 +173,76 @@ static void describe(const char *how, const struct unit_state *u, char *why, siz
 			 is_user(how) ? "--user " : "", unit);
 }
 
+/* A unit name as banger passes one to systemctl: a name of systemd's
+ * strict characters, ending in .service, never an option. */
+static int unit_valid(const char *u)
+{
+	size_t len = strlen(u), suffix = strlen(".service");
+	return len > suffix && len < 256 && u[0] != '-' && u[0] != '.' &&
+	       strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._-") == len &&
+	       strcmp(u + len - suffix, ".service") == 0;
+}
+
+int update_restart_valid(const char *how)
+{
+	if (how[0] == '\0')
+		return 1;
+	if (strncmp(how, "cmd:", 4) == 0)
+		return how[4] != '\0' && strpbrk(how, "\n\r") == NULL;
+	return unit_of(how) != NULL && unit_valid(unit_of(how));
+}
+
+struct status_ask {
+	const char *socket;
+	int timeout_ms;
+};
+
+static int ask_status(void *ctx, void *out, size_t size, struct banger_error *err)
+{
+	const struct status_ask *a = ctx;
+	(void)size;
+	return control_status(a->socket, a->timeout_ms, out, err);
+}
+
+int update_status(const char *socket, int timeout_ms, struct control_status *st,
+		  struct banger_error *err)
+{
+	/* A socket in a directory another uid writes is that uid's to point
+	 * anywhere: root connects as that uid (owner.h), from inside the
+	 * directory, whose path the owner may not walk. Only a socket that
+	 * is root's own file (not a symlink: the owner cannot make one) is
+	 * connected to as root, through its descriptor. */
+	struct banger_owner owner;
+	struct stat sb;
+	char dir[PATH_MAX], self[64];
+	snprintf(dir, sizeof(dir), "%s", socket);
+	char *slash = strrchr(dir, '/');
+	struct status_ask a = { slash ? socket + (slash - dir) + 1 : socket, timeout_ms };
+	memset(st, 0, sizeof(*st));
+	if (slash)
+		*slash = '\0';
+	int rc = banger_owner_of_db(socket, &owner);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: %s", socket, strerror(-rc));
+	int fd = open(slash == dir ? "/" : slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", socket, strerror(errno));
+	int sock = openat(fd, a.socket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (sock >= 0 && fstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == 0) {
+		owner = (struct banger_owner){ 0, 0 };
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", sock);
+		a.socket = self;
+	}
+	rc = banger_owner_run(&owner, fd, ask_status, &a, st, sizeof(*st), err);
+	if (sock >= 0)
+		close(sock);
+	close(fd);
+	if (rc == 0 && !update_version_valid(st->version))
+		return banger_error_set(err, -EPROTO, "the daemon at %s answered a version that is not "
+					"one", socket);
+	return rc;
+}
+
 void update_restart_choose(const struct update_options *o, char *how, size_t size)
 {
 	char cmd[PATH_MAX + 32], out[256];
@@ -249,7 +320,7 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 	snprintf(why, why_size, "nothing answered");
 	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
 	for (;;) {
-		if (control_status(socket, 500, &st, &err) == 0) {
+		if (update_status(socket, 500, &st, &err) == 0) {
 			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
 			    st.pid != old_pid)
 				return 0;

@@ -27,6 +27,8 @@
 
 #include "banger/clock.h"
 #include "banger/control.h"
+#include "banger/json.h"
+#include "banger/owner.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
 #include "banger/update.h"
@@ -36,8 +38,82 @@ struct run {
 	const struct update_options *o;
 	FILE *errout;
 	int64_t start_ms;
-	char state_dir[PATH_MAX];
+	int dir_fd;		/* root's update directory, locked */
+	char dir[PATH_MAX];
 };
+
+/* ---- the work in the state directory, done as its owner (owner.h) ---- */
+
+enum owned_job { OWNED_BACKUP, OWNED_RESTORE, OWNED_ABANDON, OWNED_UNLINK };
+
+struct owned {
+	enum owned_job job;
+	const char *a, *b;
+};
+
+static int owned_work(void *ctx, void *out, size_t size, struct banger_error *err)
+{
+	const struct owned *w = ctx;
+	(void)out;
+	(void)size;
+	switch (w->job) {
+	case OWNED_BACKUP:
+		return store_backup(w->a, w->b, err);
+	case OWNED_RESTORE:
+		return store_restore(w->a, w->b, err);
+	case OWNED_ABANDON:
+		store_backup_abandon(w->a);
+		return 0;
+	case OWNED_UNLINK:
+		if (unlink(w->a) != 0 && errno != ENOENT)
+			return banger_error_set(err, -errno, "%s: %s", w->a, strerror(errno));
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* path's name in dir, when path is dir/NAME; else NULL. */
+static const char *name_in(const char *dir, const char *path)
+{
+	size_t len = strlen(dir);
+	if (path == NULL || strncmp(path, dir, len) != 0 || path[len] != '/' ||
+	    strchr(path + len + 1, '/') != NULL || path[len + 1] == '\0')
+		return NULL;
+	return path + len + 1;
+}
+
+/* job on a and b, files beside the database db, as the owner of db's
+ * directory and from inside it (owner.h): root opens nothing there. */
+static int as_owner(const char *db, enum owned_job job, const char *a, const char *b,
+		    struct banger_error *err)
+{
+	struct banger_owner owner;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", db);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return banger_error_set(err, -EINVAL, "%s: not an absolute path in a directory", db);
+	*slash = '\0';
+	struct owned w = { job, name_in(dir, a), name_in(dir, b) };
+	if (w.a == NULL || (b && w.b == NULL))
+		return banger_error_set(err, -EINVAL, "%s: not beside the database %s", w.a ? b : a, db);
+	int rc = banger_owner_of_db(db, &owner);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", dir, strerror(errno));
+	rc = banger_owner_run(&owner, fd, owned_work, &w, NULL, 0, err);
+	close(fd);
+	/* The work named its files relative to the directory: name them whole. */
+	if (rc != 0 && err && (strncmp(err->msg, w.a, strlen(w.a)) == 0 ||
+			       (w.b && strncmp(err->msg, w.b, strlen(w.b)) == 0))) {
+		char msg[sizeof(err->msg)];
+		memcpy(msg, err->msg, sizeof(msg));
+		banger_error_set(err, rc, "%.200s/%.300s", dir, msg);
+	}
+	return rc;
+}
 
 static void progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void progress(struct run *r, const char *fmt, ...)
@@ -86,8 +162,17 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 	prev_path(j->target, prev, sizeof(prev));
 	snprintf(dir, sizeof(dir), "%s", j->target);
 	progress(r, "rollback: %s", why);
-	struct stat st;
-	if (lstat(prev, &st) == 0) {
+	struct stat st, now;
+	/* Killed between the link to .prev and the rename over the target,
+	 * both names are the old binary: rename(2) would do nothing. */
+	if (lstat(prev, &st) == 0 && lstat(j->target, &now) == 0 && st.st_dev == now.st_dev &&
+	    st.st_ino == now.st_ino) {
+		if (unlink(prev) != 0 || update_fsync_dir(dirname(dir)) != 0) {
+			fprintf(r->errout, "banger: rollback failed: cannot remove %s: %s\n", prev,
+				strerror(errno));
+			return UPDATE_EXIT_ROLLBACK_FAILED;
+		}
+	} else if (lstat(prev, &st) == 0) {
 		if (rename(prev, j->target) != 0 || update_fsync_dir(dirname(dir)) != 0) {
 			fprintf(r->errout, "banger: rollback failed: cannot move %s back to %s: %s; "
 				"move it by hand, then restart bangerd\n", prev, j->target, strerror(errno));
@@ -103,7 +188,7 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 		return UPDATE_EXIT_ROLLBACK_FAILED;
 	}
 	if (j->backup[0]) {
-		if (store_restore(j->backup, j->db, &err) != 0) {
+		if (as_owner(j->db, OWNED_RESTORE, j->backup, j->db, &err) != 0) {
 			fprintf(r->errout, "banger: rollback failed: %s; the old binary is back: once the "
 				"disk is sound, run 'banger update --recover', or by hand: stop bangerd, "
 				"delete %s-wal and %s-shm, copy %s over %s, start bangerd\n", err.msg, j->db,
@@ -125,7 +210,7 @@ static int rollback(struct run *r, struct journal *j, const char *why)
 			"start it by hand\n", j->old_version, health);
 		return UPDATE_EXIT_ROLLBACK_FAILED;
 	}
-	journal_remove(r->state_dir);
+	(void)journal_remove(r->dir_fd);	/* a leftover journal is recovered harmlessly */
 	progress(r, "rollback: done, bangerd %s serves again", j->old_version[0] ? j->old_version : "(old)");
 	return UPDATE_EXIT_ROLLED_BACK;
 }
@@ -135,22 +220,27 @@ static int recover(struct run *r)
 {
 	struct journal j;
 	struct banger_error err = { 0 };
-	int rc = journal_read(r->state_dir, &j, &err);
+	/* Killed in a journal write, even the first: its .tmp is all there is. */
+	(void)journal_clean(r->dir_fd);	/* root's own directory; read_journal says if it is unusable */
+	int rc = journal_read(r->dir_fd, r->dir, &j, &err);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
 		fprintf(r->errout, "banger: %s; inspect it and remove it by hand\n", err.msg);
 		return UPDATE_EXIT_ROLLBACK_FAILED;
 	}
-	progress(r, "recover: an update to %s stopped at '%s'", j.new_version, j.step);
+	progress(r, "recover: an update to %s stopped at '%s'", j.new_version, journal_step_name(j.step));
 	char leftover[PATH_MAX + 8];
 	snprintf(leftover, sizeof(leftover), "%s.new", j.target);
 	unlink(leftover);
-	if (j.backup[0])
-		store_backup_abandon(j.backup);	/* killed while backing up */
-	if (strcmp(j.step, "checked") == 0 || strcmp(j.step, "backed-up") == 0) {
+	if (j.backup[0] && as_owner(j.db, OWNED_ABANDON, j.backup, NULL, &err) != 0)
+		progress(r, "recover: %s", err.msg);	/* a .tmp left: the next backup replaces it */
+	if (j.step == JOURNAL_CHECKED || j.step == JOURNAL_BACKED_UP) {
 		/* Nothing had been swapped: forgetting is undoing. */
-		journal_remove(r->state_dir);
+		if (journal_remove(r->dir_fd) != 0) {
+			fprintf(r->errout, "banger: cannot remove the journal in %s\n", r->dir);
+			return UPDATE_EXIT_ROLLBACK_FAILED;
+		}
 		progress(r, "recover: nothing had changed; the journal is gone");
 		return 0;
 	}
@@ -165,8 +255,8 @@ static int start_run(struct run *r, const struct update_options *o, FILE *errout
 	r->o = o;
 	r->errout = errout;
 	r->start_ms = banger_now_ms();
-	snprintf(r->state_dir, sizeof(r->state_dir), "%s", o->state_dir);
-	int rc = update_lock(r->state_dir, false, lock_fd, &err);
+	int rc = update_lock(false, lock_fd, r->dir, sizeof(r->dir), &err);
+	r->dir_fd = *lock_fd;
 	if (rc == 0)
 		return -1;
 	fprintf(errout, "banger: %s\n", err.msg);
@@ -283,31 +373,26 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	}
 	progress(&r, "verify: the staged copy is an executable for this machine%s%s",
 		 o->sha256 ? ", with the expected SHA-256" : "", o->minisig ? ", signed by the key" : "");
-	char *argv[] = { "bangerd", "--db", j.db, "--check-migrations", NULL };
+	/* One sandboxed run sees the state directory, once: its JSON answer
+	 * carries the version too, so the staged binary can hold a lock on
+	 * the live database for the check's one deadline at most. */
+	char *argv[] = { "bangerd", "--db", j.db, "--check-migrations", "--json", NULL };
 	if (update_run_staged(&staged, argv, j.db, db_dir, &result, &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	update_judge_check(&result, &v);
+	update_judge_check(&result, true, &v);
 	if (v.code >= 2) {
-		if (v.code == 2)
-			fprintf(errout, "banger: update refused: %s\n", result.first_line);
-		else
-			fprintf(errout, "banger: update refused: %s\n", v.reason);
+		fprintf(errout, "banger: update refused: %s\n", v.code == 2 ? v.line : v.reason);
 		code = v.code;
 		goto out;
 	}
-	progress(&r, "check (sandboxed): %s", result.first_line);
-	if (update_staged_version(&staged, j.db, db_dir, j.new_version, sizeof(j.new_version),
-				  &err) != 0) {
-		fprintf(errout, "banger: update refused: %s\n", err.msg);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
+	progress(&r, "check (sandboxed): %s", v.line);
+	snprintf(j.new_version, sizeof(j.new_version), "%s", v.version);
 	struct control_status old;
 	long old_pid = -1;
-	if (control_status(j.socket, 1000, &old, &err) == 0) {
+	if (update_status(j.socket, 1000, &old, &err) == 0) {
 		snprintf(j.old_version, sizeof(j.old_version), "%s", old.version);
 		old_pid = old.pid;
 	}
@@ -318,29 +403,30 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		goto out;
 	}
 
-	snprintf(j.step, sizeof(j.step), "checked");
-	if (journal_write(r.state_dir, &j, &err) != 0) {
+	j.step = JOURNAL_CHECKED;
+	if (journal_write(r.dir_fd, r.dir, &j, &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
 	test_pause(&r, "backup");
 	if (j.backup[0]) {
-		if (store_backup(j.db, j.backup, &err) != 0) {
+		if (as_owner(j.db, OWNED_BACKUP, j.db, j.backup, &err) != 0) {
 			fprintf(errout, "banger: update refused: the backup failed: %s\n", err.msg);
-			journal_remove(r.state_dir);
+			(void)journal_remove(r.dir_fd);	/* step checked: a leftover is forgotten */
 			code = UPDATE_EXIT_CHECK_FAILED;
 			goto out;
 		}
 		progress(&r, "backup: %s", j.backup);
-		snprintf(j.step, sizeof(j.step), "backed-up");
-		journal_write(r.state_dir, &j, &err);
+		j.step = JOURNAL_BACKED_UP;
+		/* Not needed to undo (checked says as much), only to say how far. */
+		(void)journal_write(r.dir_fd, r.dir, &j, &err);
 	}
 	test_pause(&r, "swap");
-	snprintf(j.step, sizeof(j.step), "swapping");
-	if (journal_write(r.state_dir, &j, &err) != 0) {
+	j.step = JOURNAL_SWAPPING;
+	if (journal_write(r.dir_fd, r.dir, &j, &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
-		journal_remove(r.state_dir);
+		(void)journal_remove(r.dir_fd);	/* the old one says backed-up at most */
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
@@ -374,12 +460,14 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		}
 		progress(&r, "health: bangerd %s answers with a compatible schema", j.new_version);
 	}
-	journal_remove(r.state_dir);
+	if (journal_remove(r.dir_fd) != 0)
+		progress(&r, "the journal in %s could not be removed; the next update removes it", r.dir);
 	if (!j.backup[0]) {
 		/* A backup is kept until the next successful update. */
 		char stale[PATH_MAX + 16];
 		snprintf(stale, sizeof(stale), "%s.pre-update", j.db);
-		unlink(stale);
+		if (as_owner(j.db, OWNED_UNLINK, stale, NULL, &err) != 0)
+			progress(&r, "%s", err.msg);
 	}
 	progress(&r, "done: updated to %s", j.new_version);
 	if (!o->json)
@@ -393,9 +481,12 @@ out:
 							"rollback_failed" };
 		const char *word = code >= 0 && code <= 6 ? results[code]
 				     : code == UPDATE_EXIT_LOCKED ? "locked" : "usage";
-		fprintf(out, "{\"result\":\"%s\",\"exit\":%d,\"target\":\"%s\",\"from_version\":\"%s\","
-			"\"to_version\":\"%s\",\"backup\":\"%s\"}\n", word, code, j.target,
-			j.old_version, j.new_version, code == 0 ? j.backup : "");
+		fprintf(out, "{\"result\":\"%s\",\"exit\":%d", word, code);
+		banger_json_field(out, "target", j.target[0] ? j.target : o->target);
+		banger_json_field(out, "from_version", j.old_version);
+		banger_json_field(out, "to_version", j.new_version);
+		banger_json_field(out, "backup", code == 0 ? j.backup : "");
+		fputs("}\n", out);
 	}
 	update_staged_close(&staged);
 	if (lock >= 0)

@@ -13,6 +13,10 @@ common_setup() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/banger-bats.XXXXXX")
 	DB=$WORK/banger.db
 	unset BANGER_STATE_DIR XDG_STATE_HOME XDG_RUNTIME_DIR
+	# The update's journal and lock: root's own directory, private to
+	# the test (never the machine's /var/lib/banger-update).
+	export BANGER_UPDATE_DIR=$WORK/update
+	mkdir -m 0700 "$BANGER_UPDATE_DIR"
 }
 
 common_teardown() {
