@@ -16,7 +16,7 @@
 #include "banger/owner.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
-#include "banger/update.h"
+#include "internal.h"
 
 /* policy/check-migrations.policy, compiled into BPF by the build: the
  * updater runs as root and must not take its policy from a file someone
@@ -43,181 +43,7 @@ const char *const update_library_paths[] = { "/lib", "/lib64", "/usr/lib", "/usr
 					     "/etc/ld.so.cache", NULL };
 #define LIBRARY_PATHS (sizeof(update_library_paths) / sizeof(update_library_paths[0]) - 1)
 
-#define VERSION_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-"
-
-int update_version_valid(const char *v)
-{
-	size_t len = strlen(v);
-	return len > 0 && len < 64 && strspn(v, VERSION_CHARS) == len;
-}
-
-void update_quote(const char *in, size_t cap, char *out, size_t size)
-{
-	size_t limit = cap < size - 6 ? cap : size - 6;	/* room for '...' and NUL */
-	size_t n = 0;
-	bool space = true;	/* no leading space */
-	out[n++] = '\'';
-	for (; *in && n - 1 < limit; in++) {
-		unsigned char c = (unsigned char)*in;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			if (!space)
-				out[n++] = ' ';
-			space = true;
-		} else if (c >= 0x20 && c != 0x7f) {
-			out[n++] = (char)c;
-			space = false;
-		}
-	}
-	while (n > 1 && out[n - 1] == ' ')
-		n--;
-	if (*in) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n++] = '\'';
-	out[n] = '\0';
-}
-
-/* Expect the literal lit at *p. */
-static int take(const char **p, const char *lit)
-{
-	size_t n = strlen(lit);
-	if (strncmp(*p, lit, n) != 0)
-		return -EINVAL;
-	*p += n;
-	return 0;
-}
-
-/* [1,2,3] as "1 2 3" (canonical decimals, as the line writes them). */
-static int take_list(const char **p, char *out, size_t size)
-{
-	size_t n = 0;
-	if (take(p, "[") != 0)
-		return -EINVAL;
-	out[0] = '\0';
-	while (**p != ']') {
-		if (n > 0 && take(p, ",") != 0)
-			return -EINVAL;
-		size_t digits = strspn(*p, "0123456789");
-		if (digits == 0 || digits > 19 || n + digits + 2 > size)
-			return -EINVAL;
-		n += (size_t)snprintf(out + n, size - n, "%s%.*s", n ? " " : "", (int)digits, *p);
-		*p += digits;
-	}
-	(*p)++;
-	return 0;
-}
-
-/* The check's --json object, exactly as schema_report_print() and
- * bangerd write it, into v: its state, its version (checked against
- * VERSION_CHARS) and the contract's one line, rebuilt from the lists. */
-static int json_verdict(const char *s, struct verdict *v)
-{
-	static const char *const states[] = { "compatible", "migrations_needed", "incompatible" };
-	char lists[4][256];
-	static const char *const keys[] = { "\",\"applied\":", ",\"known\":", ",\"pending\":",
-					     ",\"unknown\":" };
-	const char *p = s;
-	v->state = -1;
-	if (take(&p, "{\"state\":\"") != 0)
-		return -EINVAL;
-	for (int i = 0; i < 3; i++)
-		if (take(&p, states[i]) == 0) {
-			v->state = i;
-			break;
-		}
-	for (int i = 0; i < 4; i++)
-		if (v->state < 0 || take(&p, keys[i]) != 0 ||
-		    take_list(&p, lists[i], sizeof(lists[i])) != 0)
-			return -EINVAL;
-	size_t len;
-	if (take(&p, ",\"version\":\"") != 0 || (len = strcspn(p, "\"")) >= sizeof(v->version))
-		return -EINVAL;
-	memcpy(v->version, p, len);
-	v->version[len] = '\0';
-	p += len;
-	if (take(&p, "\"}") != 0 || *p || !update_version_valid(v->version))
-		return -EINVAL;
-	if (v->state == 0)
-		snprintf(v->line, sizeof(v->line), "compatible: applied [%s]", lists[0]);
-	else if (v->state == 1)
-		snprintf(v->line, sizeof(v->line),
-			 "migrations needed: pending [%s] (binary will apply on first Open)", lists[2]);
-	else
-		snprintf(v->line, sizeof(v->line),
-			 "incompatible: unknown applied [%s] (binary older than DB)", lists[3]);
-	return 0;
-}
-
-void update_judge_check(const struct sandbox_result *r, bool json, struct verdict *v)
-{
-	enum schema_state state = SCHEMA_INCOMPATIBLE;
-	memset(v, 0, sizeof(*v));
-	v->code = UPDATE_EXIT_CHECK_FAILED;
-	switch (r->outcome) {
-	case SANDBOX_TIMED_OUT:
-		if (r->survived_kill)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
-				 (int)r->pid);
-		else
-			snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
-		return;
-	case SANDBOX_SETUP_FAILED:
-		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",
-			 sandbox_step_name(r->step), strerror(r->setup_errno));
-		return;
-	case SANDBOX_SIGNALED:
-		if (r->signal == SIGSYS && r->violation_name[0])
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused the system call %s (%ld)",
-				 r->violation_name, r->violation);
-		else if (r->signal == SIGSYS && r->violation >= 0)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused system call number %ld of another ABI",
-				 r->violation);
-		else if (r->signal == SIGSYS)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused a system call (the kernel log names it: audit type=1326)");
-		else
-			snprintf(v->reason, sizeof(v->reason), "the check was killed by signal %d (%s)",
-				 r->signal, strsignal(r->signal));
-		return;
-	case SANDBOX_EXITED:
-		break;
-	}
-	char quoted[320];
-	if (r->exit_code > 2) {
-		update_quote(r->stderr_tail, 300, quoted, sizeof(quoted));
-		snprintf(v->reason, sizeof(v->reason), "the check exited with %d%s%s", r->exit_code,
-			 r->stderr_tail[0] ? ": " : "", r->stderr_tail[0] ? quoted : "");
-		return;
-	}
-	update_quote(r->first_line, 200, quoted, sizeof(quoted));
-	if (r->line_truncated) {
-		snprintf(v->reason, sizeof(v->reason),
-			 "the check exited with %d but printed a line too long to trust (over %d bytes): %s",
-			 r->exit_code, SANDBOX_LINE_MAX - 1, quoted);
-		return;
-	}
-	if ((json ? json_verdict(r->first_line, v) : schema_line_parse(r->first_line, &state)) != 0) {
-		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed %s",
-			 r->exit_code, quoted);
-		return;
-	}
-	if (!json)
-		snprintf(v->line, sizeof(v->line), "%s", r->first_line);
-	else
-		state = (enum schema_state)v->state;
-	if ((int)state != r->exit_code) {
-		snprintf(v->reason, sizeof(v->reason),
-			 "the check exited with %d but its line says otherwise: %s", r->exit_code, quoted);
-		return;
-	}
-	v->code = r->exit_code;
-}
-
-static void print_result(const struct check_options *o, int code, const char *line,
+static void print_result(const struct update_options *o, int code, const char *line,
 			 const char *reason, const struct sandbox_result *r, FILE *out, FILE *errout)
 {
 	static const char *const names[] = { "compatible", "migrations_needed", "incompatible",
@@ -252,129 +78,123 @@ int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, siz
 	return 0;
 }
 
+/* Landlock's read rules: the library dirs and the state dir, and the
+ * loader's files one by one too. A Landlock rule is found by walking up
+ * from the file opened, and in the mount namespace a library's parents are
+ * our directories, not the machine's /usr/lib: only a rule on the file
+ * itself (the same inode, bound) applies there. NULL when out of memory. */
+static const char **read_rules(char **loader_files, const char *db_dir)
+{
+	size_t files = 0, n = 0;
+	while (loader_files[files])
+		files++;
+	const char **paths = calloc(LIBRARY_PATHS + files + 2, sizeof(*paths));
+	if (paths == NULL)
+		return NULL;
+	for (size_t i = 0; i < LIBRARY_PATHS; i++)
+		paths[n++] = update_library_paths[i];
+	for (size_t i = 0; i < files; i++)
+		paths[n++] = loader_files[i];
+	paths[n] = db_dir;
+	return paths;
+}
+
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
 		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
 {
 	struct sandbox_policy *policy = NULL;
+	char **loader_files = NULL;
+	const char **read_paths = NULL;
 	/* Only root can take another identity; anyone else runs the check as
 	 * itself, which is the database's owner in user mode. */
 	bool set_identity = geteuid() == 0;
 	struct banger_owner owner = { 0, 0 };
-	/* The database file's owner, not followed (a symlinked database is
-	 * refused by the check itself), or its directory's while there is
-	 * none yet. */
 	int rc = set_identity ? banger_owner_of_db(db, &owner) : 0;
 	if (rc != 0)
 		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
 	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
-	if (rc != 0)
-		return rc;
 	/* The mount namespace: the state dir and the loader's cache as data,
 	 * the interpreter and the libraries it will map as code, nothing
 	 * else (libraries.c says why not the library directories). */
-	char **loader_files = NULL;
-	rc = update_loader_files(staged, &loader_files, err);
-	if (rc != 0) {
-		policy_free(policy);
-		return rc;
-	}
+	if (rc == 0)
+		rc = update_loader_files(staged, &loader_files, err);
+	if (rc == 0 && (read_paths = read_rules(loader_files, db_dir)) == NULL)
+		rc = banger_error_set(err, -ENOMEM, "out of memory");
 	const char *ns_data[] = { db_dir, access("/etc/ld.so.cache", F_OK) == 0 ? "/etc/ld.so.cache" : NULL,
 				  NULL };
-	/* Landlock: the library dirs and the state dir, and the loader's files
-	 * one by one too. A Landlock rule is found by walking up from the
-	 * file opened, and in the mount namespace a library's parents are
-	 * our directories, not the machine's /usr/lib: only a rule on the
-	 * file itself (the same inode, bound) applies there. */
-	const size_t dirs = LIBRARY_PATHS;
-	size_t files = 0;
-	while (loader_files[files])
-		files++;
-	const char **read_paths = calloc(dirs + files + 2, sizeof(*read_paths));
-	if (read_paths == NULL) {
-		update_loader_files_free(loader_files);
-		policy_free(policy);
-		return banger_error_set(err, -ENOMEM, "out of memory");
-	}
-	size_t n = 0;
-	for (size_t i = 0; i < dirs; i++)
-		read_paths[n++] = update_library_paths[i];
-	for (size_t i = 0; i < files; i++)
-		read_paths[n++] = loader_files[i];
-	read_paths[n++] = db_dir;
 	/* The interpreter as update_verify_elf() resolved it: a regular file
 	 * beneath update_library_paths, never a directory. */
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
-		.exec_fd = staged->exec_fd,
-		.argv = argv,
-		.policy = policy,
-		.read_paths = read_paths,
-		.exec_paths = exec_paths,
-		.timeout_ms = CHECK_DEADLINE_MS,
-		.cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
+		.exec_fd = staged->exec_fd, .argv = argv, .policy = policy,
+		.read_paths = read_paths, .exec_paths = exec_paths,
+		.timeout_ms = CHECK_DEADLINE_MS, .cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
 		.memory_bytes = (size_t)512 << 20,
-		.set_identity = set_identity,
-		.uid = owner.uid,
-		.gid = owner.gid,
-		.mount_namespace = true,
-		.ns_data_paths = ns_data,
+		.set_identity = set_identity, .uid = owner.uid, .gid = owner.gid,
+		.mount_namespace = true, .ns_data_paths = ns_data,
 		.ns_code_paths = (const char *const *)loader_files,
 	};
-	rc = sandbox_run(&spec, result, err);
+	if (rc == 0)
+		rc = sandbox_run(&spec, result, err);
 	free(read_paths);
-	update_loader_files_free(loader_files);
-	policy_free(policy);
+	if (loader_files)
+		update_loader_files_free(loader_files);
+	if (policy)
+		policy_free(policy);
 	return rc;
 }
 
-int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
+static int check_failed(struct check_run *c, int code, const char *msg)
+{
+	c->v.code = code;
+	snprintf(c->v.reason, sizeof(c->v.reason), "%.500s", msg);
+	return code;
+}
+
+int update_check_pipeline(struct check_run *c)
 {
 	struct banger_error err = { 0 };
-	struct staged staged = { .exec_fd = -1 };
-	struct sandbox_result result;
-	struct verdict v = { .code = UPDATE_EXIT_CHECK_FAILED };
-	char target_dir[PATH_MAX], db_dir[PATH_MAX], db[PATH_MAX];
-	int code, lock = -1;
-
+	const struct update_options *o = c->o;
 	char dir[PATH_MAX];
+	memset(&c->v, 0, sizeof(c->v));
+	/* Absolute paths: the child runs in /. */
+	snprintf(dir, sizeof(dir), "%s", o->target);
+	if (c->target_dir[0] == '\0' && realpath(dirname(dir), c->target_dir) == NULL) {
+		snprintf(dir, sizeof(dir), "cannot stage beside the target %.200s: %s", o->target,
+			 strerror(errno));
+		return check_failed(c, UPDATE_EXIT_CHECK_FAILED, dir);
+	}
+	if (update_resolve_db(o->db, c->db, sizeof(c->db), c->db_dir, sizeof(c->db_dir), &err) != 0)
+		return check_failed(c, UPDATE_EXIT_CHECK_FAILED, err.msg);
+	if (update_stage_verified(o->from, c->target_dir, c->durable, o->sha256, o->minisig, o->pubkey,
+				  &c->staged, &err) != 0)
+		return check_failed(c, UPDATE_EXIT_VERIFY_FAILED, err.msg);
+	/* With json, one sandboxed run answers both questions (its version
+	 * is in the object): the staged binary can hold a lock on the live
+	 * database for the check's one deadline at most. */
+	char *argv[] = { "bangerd", "--db", c->db, "--check-migrations", c->json ? "--json" : NULL, NULL };
+	if (update_run_staged(&c->staged, argv, c->db, c->db_dir, &c->result, &err) != 0)
+		return check_failed(c, UPDATE_EXIT_CHECK_FAILED, err.msg);
+	c->ran = true;
+	update_judge_check(&c->result, c->json, &c->v);
+	return c->v.code;
+}
+
+int update_check_only(const struct update_options *o, FILE *out, FILE *errout)
+{
+	struct banger_error err = { 0 };
+	struct check_run c = { .o = o, .staged = { .exec_fd = -1 } };
+	char dir[PATH_MAX];
+	int lock = -1;
 	int rc = update_lock(true, &lock, dir, sizeof(dir), &err);
 	if (rc != 0) {
 		fprintf(errout, "banger: %s\n", err.msg);
 		return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
 	}
-	/* Absolute paths: the child runs in /. */
-	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
-	if (realpath(dirname(target_dir), target_dir) == NULL) {
-		snprintf(v.reason, sizeof(v.reason), "cannot stage beside the target %s: %s", o->target,
-			 strerror(errno));
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
-	if (update_resolve_db(o->db, db, sizeof(db), db_dir, sizeof(db_dir), &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
-	if (update_stage_verified(o->from, target_dir, false, o->sha256, o->minisig, o->pubkey,
-				  &staged, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_VERIFY_FAILED;
-		goto out;
-	}
-	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
-	if (update_run_staged(&staged, argv, db, db_dir, &result, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
-	update_judge_check(&result, false, &v);
-	code = v.code;
-	print_result(o, code, code <= 2 ? result.first_line : "", v.reason, &result, out, errout);
-	goto done;
-out:
-	print_result(o, code, "", v.reason, NULL, out, errout);
-done:
-	update_staged_close(&staged);
+	int code = update_check_pipeline(&c);
+	print_result(o, code, code <= 2 ? c.v.line : "", c.v.reason, c.ran ? &c.result : NULL, out,
+		     errout);
+	update_staged_close(&c.staged);
 	if (lock >= 0)
 		close(lock);
 	return code;

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "banger/update.h"
+#include "internal.h"
 
 #define JOURNAL_NAME "update.journal"
 #define JOURNAL_TMP "update.journal.tmp"

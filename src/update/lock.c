@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "banger/update.h"
+#include "internal.h"
 
 #define ROOT_DIR "/var/lib/banger-update"
 
@@ -122,9 +122,11 @@ int update_dir_open(bool create, int *fd, char *path, size_t size, struct banger
 
 int update_lock(bool shared, int *fd, char *path, size_t size, struct banger_error *err)
 {
-	/* A check with no update directory yet has nothing to wait for. */
+	/* A check with no update directory yet has nothing to wait for, nor
+	 * has one run by a uid that cannot open root's (a check as the
+	 * daemon's user): it could never see an update's state anyway. */
 	int rc = update_dir_open(!shared, fd, path, size, err);
-	if (rc == -ENOENT && shared)
+	if ((rc == -ENOENT || rc == -EACCES) && shared)
 		return 0;
 	if (rc != 0)
 		return rc;

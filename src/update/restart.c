@@ -32,7 +32,7 @@
 #include "banger/clock.h"
 #include "banger/control.h"
 #include "banger/owner.h"
-#include "banger/update.h"
+#include "internal.h"
 
 extern char **environ;
 

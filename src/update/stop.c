@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "banger/clock.h"
-#include "banger/update.h"
+#include "internal.h"
 
 #define MAX_STOPPED 64
 
