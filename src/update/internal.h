@@ -111,9 +111,11 @@ int update_fsync_dir(const char *dir);
 
 /* SIGTERM every process whose executable was TARGET before TARGET was
  * replaced (the rollback's "stop", see stop.c), wait up to timeout_s for
- * them to exit, then SIGKILL. Returns how many were stopped, or < 0
+ * them to exit, then SIGKILL. stopping(ctx, pid) is told of each (the
+ * caller says so to the operator). Returns how many were stopped, or < 0
  * (-ETIMEDOUT: some outlived SIGKILL). */
-int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout);
+int update_stop_replaced(const char *target, unsigned timeout_s,
+			 void (*stopping)(void *ctx, int pid), void *ctx);
 
 
 /* RESTART (restart.c): how this update restarts bangerd, as the journal
@@ -135,13 +137,14 @@ int update_status(const char *socket, int timeout_ms, struct control_status *st,
 		  struct banger_error *err);
 
 /* Restart the way how says, within timeout_s; again: a rollback's
- * restart (the unit's start limit is reset first). 0, or -1 with why
- * saying in one phrase what failed, systemd's Result included. */
+ * restart (the unit's start limit is reset first). 0, or a negative errno
+ * (-ETIMEDOUT; -ECHILD: the command or systemctl failed) with why saying
+ * in one phrase what failed, systemd's Result included. */
 int update_restart(const char *how, unsigned timeout_s, bool again, char *why, size_t why_size);
 /* The daemon at socket answers with version and a compatible schema, from
  * another pid than old_pid, within timeout_s. Under systemd a unit that
- * fails or is restarted meanwhile ends the wait at once. 0, or -1 with
- * why. */
+ * fails or is restarted meanwhile ends the wait at once. 0, -ETIMEDOUT,
+ * or -ECHILD (the unit failed), with why. */
 int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
 		   unsigned timeout_s, char *why, size_t why_size);
 
@@ -179,6 +182,12 @@ void update_progress(const struct update_report *r, const char *fmt, ...)
 const char *update_result_word(int code);
 /* The result object of banger update --json, every string escaped. */
 void update_report_json(FILE *out, int code, const struct journal *j, const char *target);
+/* On a terminal only: a live "banger: WHAT: N s" line until
+ * update_ticker_stop(), for the steps that can take long (the backup, the
+ * restart, the health wait). Nothing of the kind when errout is not a
+ * terminal. */
+void update_ticker_start(const struct update_report *r, const char *what);
+void update_ticker_stop(void);
 /* One line to syslog: the update (what) and its exit code. */
 void update_report_syslog(const char *what, int code);
 

@@ -1,9 +1,14 @@
 /* The update's report: progress lines on stderr, the --json result
  * object, one syslog line. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "banger/clock.h"
 #include "banger/json.h"
@@ -50,4 +55,60 @@ void update_report_syslog(const char *what, int code)
 	openlog("banger", LOG_PID, LOG_DAEMON);
 	syslog(code == 0 ? LOG_NOTICE : LOG_WARNING, "update %s (exit %d)", what, code);
 	closelog();
+}
+
+/* The live line: a thread that rewrites "banger: WHAT: N s" once a second
+ * on the terminal, and erases it when the step ends. Only write(2) on the
+ * descriptor (no stdio, no allocation), so that a fork meanwhile (the
+ * owner's work, the sandbox) inherits no lock of its. */
+static struct {
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	int fd;
+	const char *what;
+	int64_t start_ms;
+} ticker;
+
+static void *tick(void *arg)
+{
+	(void)arg;
+	long shown = 0;
+	while (!atomic_load(&ticker.stop)) {
+		struct timespec t = { 0, 100 * 1000 * 1000 };
+		nanosleep(&t, NULL);
+		long s = (long)((banger_now_ms() - ticker.start_ms) / 1000);
+		if (s == shown)
+			continue;
+		char line[160];
+		int n = snprintf(line, sizeof(line), "\rbanger: %s: %ld s", ticker.what, s);
+		if (n > 0 && write(ticker.fd, line, (size_t)n) < 0)
+			break;	/* the terminal went away: nothing to show */
+		shown = s;
+	}
+	if (shown > 0 && write(ticker.fd, "\r\033[K", 4) < 0)
+		return NULL;	/* as above */
+	return NULL;
+}
+
+void update_ticker_start(const struct update_report *r, const char *what)
+{
+	int fd = fileno(r->errout);
+	if (ticker.running || fd < 0 || !isatty(fd))
+		return;
+	fflush(r->errout);
+	ticker.fd = fd;
+	ticker.what = what;
+	ticker.start_ms = banger_now_ms();
+	atomic_store(&ticker.stop, false);
+	ticker.running = pthread_create(&ticker.thread, NULL, tick, NULL) == 0;
+}
+
+void update_ticker_stop(void)
+{
+	if (!ticker.running)
+		return;
+	atomic_store(&ticker.stop, true);
+	(void)pthread_join(ticker.thread, NULL);	/* it only ever returns */
+	ticker.running = false;
 }

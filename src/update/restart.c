@@ -282,11 +282,11 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 			snprintf(why, why_size, "the restart command did not finish within %us", timeout_s);
 		else if (rc != 0)
 			snprintf(why, why_size, "the restart command failed");
-		return rc == 0 ? 0 : -1;
+		return rc == 0 ? 0 : rc < 0 ? rc : -ECHILD;
 	}
 	if (!unit_of(how)) {
 		snprintf(why, why_size, "the journal names an unknown restart '%.100s'", how);
-		return -1;
+		return -EINVAL;
 	}
 	/* A rollback comes after a release that may have used up the unit's
 	 * start limit - and, through the socket's activations while the
@@ -306,7 +306,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 		describe(how, &u, why, why_size);
 	else
 		snprintf(why, why_size, "systemctl restart %s failed", unit_of(how));
-	return -1;
+	return rc < 0 ? rc : -ECHILD;
 }
 
 int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
@@ -335,10 +335,10 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 		    (strcmp(now.active, "failed") == 0 || strcmp(now.sub, "auto-restart") == 0 ||
 		     (first.restarts >= 0 && now.restarts > first.restarts))) {
 			describe(how, &now, why, why_size);
-			return -1;
+			return -ECHILD;
 		}
 		if (banger_now_ms() >= deadline)
-			return -1;
+			return -ETIMEDOUT;
 		nanosleep(&t, NULL);
 	}
 }

@@ -38,6 +38,18 @@ static int binary_back(const struct update_report *rep, const struct journal *j)
 	return 0;
 }
 
+struct stopping {
+	const struct update_report *rep;
+	const char *target;
+};
+
+static void say_stopping(void *ctx, int pid)
+{
+	const struct stopping *s = ctx;
+	fprintf(s->rep->errout, "banger: rollback: stopping pid %d, still running the replaced %s\n",
+		pid, s->target);
+}
+
 /* Nothing runs the replaced binary, and the database is the backup. */
 static int database_back(const struct update_report *rep, const struct journal *j,
 			 unsigned timeout_s)
@@ -45,7 +57,8 @@ static int database_back(const struct update_report *rep, const struct journal *
 	struct banger_error err = { 0 };
 	/* Stop first: nothing may write the database while it is put back
 	 * (stop.c says why). */
-	if (update_stop_replaced(j->target, timeout_s, rep->errout) < 0) {
+	struct stopping s = { rep, j->target };
+	if (update_stop_replaced(j->target, timeout_s, say_stopping, &s) < 0) {
 		fprintf(rep->errout, "banger: rollback failed: a process running the replaced %s "
 			"outlived SIGKILL; stop it, then run 'banger update --recover'\n", j->target);
 		return -1;
@@ -69,7 +82,10 @@ static int daemon_back(const struct update_report *rep, const struct journal *j,
 	char health[512];
 	if (j->restart[0])
 		update_progress(rep, "rollback: restarting bangerd (%s)", j->restart);
-	if (update_restart(j->restart, timeout_s, true, health, sizeof(health)) != 0) {
+	update_ticker_start(rep, "rollback: restart");
+	int rc = update_restart(j->restart, timeout_s, true, health, sizeof(health));
+	update_ticker_stop();
+	if (rc != 0) {
 		fprintf(rep->errout, "banger: rollback failed: %s; the old binary and database are back "
 			"in place: start bangerd by hand and check 'banger status'\n", health);
 		return -1;

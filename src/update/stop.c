@@ -59,7 +59,8 @@ static int wait_gone(int *fds, int n, int64_t deadline)
 	return left;
 }
 
-int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout)
+int update_stop_replaced(const char *target, unsigned timeout_s,
+			 void (*stopping)(void *ctx, int pid), void *ctx)
 {
 	char want[PATH_MAX + 16];
 	snprintf(want, sizeof(want), "%s (deleted)", target);
@@ -87,8 +88,7 @@ int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout)
 			close(fd);
 			continue;
 		}
-		fprintf(errout, "banger: rollback: stopping pid %d, still running the replaced %s\n",
-			pid, target);
+		stopping(ctx, (int)pid);
 		fds[n++] = fd;
 	}
 	closedir(proc);

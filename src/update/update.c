@@ -183,7 +183,10 @@ static enum step_outcome step_backup(struct run *r)
 	if (r->j.backup[0] == '\0')
 		return STEP_NEXT;
 	update_progress(&r->rep, "backup: copying %s", r->j.db);
-	if (update_as_owner(r->j.db, OWNED_BACKUP, r->j.db, r->j.backup, &err) != 0) {
+	update_ticker_start(&r->rep, "backup");
+	int rc = update_as_owner(r->j.db, OWNED_BACKUP, r->j.db, r->j.backup, &err);
+	update_ticker_stop();
+	if (rc != 0) {
 		(void)journal_remove(r->dir_fd);	/* step checked: a leftover is only forgotten */
 		return refuse(r, UPDATE_EXIT_CHECK_FAILED, "update refused: the backup failed: %s",
 			      err.msg);
@@ -220,7 +223,10 @@ static enum step_outcome step_restart(struct run *r)
 		return STEP_NEXT;
 	}
 	update_progress(&r->rep, "restart: %s", r->j.restart);
-	if (update_restart(r->j.restart, r->o->timeout_s, false, why, sizeof(why)) != 0)
+	update_ticker_start(&r->rep, "restart");
+	int rc = update_restart(r->j.restart, r->o->timeout_s, false, why, sizeof(why));
+	update_ticker_stop();
+	if (rc != 0)
 		return roll_back(r, "the restart failed: %.500s", why);
 	return STEP_NEXT;
 }
@@ -232,8 +238,11 @@ static enum step_outcome step_health(struct run *r)
 		return STEP_NEXT;
 	update_progress(&r->rep, "health: waiting up to %us for bangerd %s to answer",
 			r->o->timeout_s, r->j.new_version);
-	if (update_healthy(r->j.restart, r->j.socket, r->j.new_version, r->old_pid, r->o->timeout_s,
-			   why, sizeof(why)) != 0)
+	update_ticker_start(&r->rep, "health");
+	int rc = update_healthy(r->j.restart, r->j.socket, r->j.new_version, r->old_pid,
+				r->o->timeout_s, why, sizeof(why));
+	update_ticker_stop();
+	if (rc != 0)
 		return roll_back(r, "the new bangerd %s is not healthy: %.400s", r->j.new_version, why);
 	update_progress(&r->rep, "health: bangerd %s answers with a compatible schema",
 			r->j.new_version);

@@ -76,6 +76,7 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 	[ "$(stat -c %a "$INST/bin/bangerd")" = 755 ]
 	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 	[[ "$stderr" == *"stage:"*"verify:"*"check (sandboxed):"*"backup:"*"swap:"*"restart:"*"health:"*"done:"* ]]
+	[[ "$stderr" != *$'\r'* ]]	# the live elapsed-time line is for a terminal only
 }
 
 @test "compatible: swapped and restarted, no backup kept" {
