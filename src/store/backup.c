@@ -110,7 +110,7 @@ void store_backup_abandon(const char *dest)
 {
 	char tmp[PATH_MAX + 8];
 	if (tmp_path(dest, tmp, sizeof(tmp)) == 0)
-		unlink(tmp);
+		(void)unlink(tmp);	/* nothing there: nothing to abandon */
 }
 
 int store_backup(const char *path, const char *dest, struct banger_error *err)
@@ -118,7 +118,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	char tmp[PATH_MAX + 8];
 	if (tmp_path(dest, tmp, sizeof(tmp)) != 0)
 		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", dest);
-	unlink(tmp);	/* what a killed backup left */
+	(void)unlink(tmp);	/* what a killed backup left; O_EXCL below says if it stayed */
 	struct banger_owner owner;
 	int rc = banger_owner_of(path, &owner);
 	if (rc != 0)
@@ -130,7 +130,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	rc = banger_owner_give_fd(fd, &owner);
 	close(fd);
 	if (rc != 0) {
-		unlink(tmp);
+		(void)unlink(tmp);	/* the chown's error is the one to report */
 		return banger_error_set(err, rc, "%s: cannot give it to the database's owner: %s", tmp,
 					strerror(-rc));
 	}
@@ -140,7 +140,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by make_rollback_mode() */
 		rc = banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
 	if (rc != 0)
-		unlink(tmp);
+		(void)unlink(tmp);	/* best effort: the next update's recovery removes it too */
 	return rc;
 }
 

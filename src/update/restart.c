@@ -293,7 +293,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 	 * database was put back, the socket's: the old binary gets its starts
 	 * back, and the socket its listener. */
 	if (again)
-		systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
+		(void)systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
 			  sizeof(out));
 	int rc = systemctl(how, (char *const[]){ "restart", NULL }, timeout_s, out, sizeof(out));
 	if (rc == 0)

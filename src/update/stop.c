@@ -96,7 +96,7 @@ int update_stop_replaced(const char *target, unsigned timeout_s,
 	if (left > 0) {
 		for (int i = 0; i < n; i++)
 			if (fds[i] >= 0)
-				pidfd_send_signal(fds[i], SIGKILL, NULL, 0);
+				(void)pidfd_send_signal(fds[i], SIGKILL, NULL, 0);	/* wait_gone judges */
 		left = wait_gone(fds, n, banger_now_ms() + 2000);
 	}
 	for (int i = 0; i < n; i++)
