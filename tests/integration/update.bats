@@ -405,3 +405,35 @@ assert_untouched() {
 	[ "$(sha256sum < "$WORK/fakedoc/copyright")" = "$sum" ]
 	[ -z "$(ls -A "$WORK/fakedoc" | grep -v copyright)" ]
 }
+
+# Issue 27: what a kill inside the first journal write leaves (only
+# update.journal.tmp, no journal yet) is removed by --recover and by the
+# next update.
+@test "a half-written first journal: --recover and the next update remove update.journal.tmp" {
+	printf 'step=chec' > "$BANGER_UPDATE_DIR/update.journal.tmp"
+	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
+	[ "$status" -eq 0 ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal.tmp" ]
+	printf 'step=chec' > "$BANGER_UPDATE_DIR/update.journal.tmp"
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$BANGER_UPDATE_DIR")" ]
+}
+
+# Issue 27: killed between link(TARGET, TARGET.prev) and the rename over
+# TARGET, both names are the old binary; rename(2) of one over the other
+# does nothing, so the rollback removes .prev itself.
+@test "a rollback that finds .prev and the target to be one file removes .prev" {
+	ln "$INST/bin/bangerd" "$INST/bin/bangerd.prev"
+	printf 'step=swapping\ntarget=%s\ndb=%s\nbackup=\nsocket=%s\nrestart=cmd:%s\nnew_version=0.1.0\nold_version=0.0.2\ntimeout_s=10\n' \
+		"$INST/bin/bangerd" "$DB" "$SOCK" "$WORK/restart.sh" > "$BANGER_UPDATE_DIR/update.journal"
+	chmod 600 "$BANGER_UPDATE_DIR/update.journal"
+	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ ! -e "$INST/bin/bangerd.prev" ]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
+	wait_for_daemon
+	[ "$(status_field .version)" = 0.0.2 ]
+}

@@ -22,6 +22,13 @@ load ../integration/helpers
 bats_require_minimum_version 1.5.0
 
 OWNER=4321
+# OWNER_NO_LANDLOCK=1: the same suite with Landlock unavailable to banger
+# and its child (the test-hook banger honours BANGER_TEST_NO_LANDLOCK).
+BANGER=$BANGER_BUILD/banger
+if [ "${OWNER_NO_LANDLOCK:-}" = 1 ]; then
+	BANGER=$BANGER_BUILD/hooks/banger
+	export BANGER_TEST_NO_LANDLOCK=1
+fi
 NAMES="banger.db-wal banger.db-shm banger.db-journal banger.db.pre-update banger.db.pre-update.tmp
 	banger.db.pre-update.tmp-journal bangerd.sock update.journal update.journal.tmp"
 
@@ -49,7 +56,7 @@ teardown() {
 as_owner() { setpriv --reuid=$OWNER --regid=$OWNER --clear-groups "$@"; }
 
 update() {
-	run --separate-stderr timeout 120 "$BANGER_BUILD/banger" update --state-dir "$WORK/state" \
+	run --separate-stderr timeout 120 "$BANGER" update --state-dir "$WORK/state" \
 		--target "$WORK/bin/bangerd" --no-restart --timeout 5 "$@"
 }
 
@@ -62,7 +69,7 @@ assert_root_files_intact() {
 @test "a journal forged in the state directory is not read: no command runs" {
 	as_owner sh -c 'printf "step=swapping\ntarget=/nonexistent/bangerd\nrestart=cmd:id > %s\n" "$1" \
 		> "$2/update.journal"' _ "$WORK/x/root-ran" "$WORK/state"
-	run --separate-stderr "$BANGER_BUILD/banger" update --recover --state-dir "$WORK/state"
+	run --separate-stderr "$BANGER" update --recover --state-dir "$WORK/state"
 	[ "$status" -eq 0 ]
 	update --from "$BANGERD"
 	echo "$stderr"
@@ -81,7 +88,7 @@ forged_journal() {
 @test "a journal in the update directory that is not root's, or writable by others, is refused; nothing runs" {
 	forged_journal
 	chown $OWNER "$BANGER_UPDATE_DIR/update.journal"
-	run --separate-stderr "$BANGER_BUILD/banger" update --recover --state-dir "$WORK/state"
+	run --separate-stderr "$BANGER" update --recover --state-dir "$WORK/state"
 	[ "$status" -eq 6 ]
 	[[ "$stderr" == *"refusing the update journal"*"not written by this uid"* ]]
 	[ "$(wc -l <<<"$stderr")" -eq 1 ]
@@ -167,7 +174,7 @@ plant() {
 	update --from "$BANGERD"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
-	run --separate-stderr "$BANGER_BUILD/banger" update --check-only --state-dir "$WORK/state" \
+	run --separate-stderr "$BANGER" update --check-only --state-dir "$WORK/state" \
 		--target "$WORK/bin/bangerd" --from "$BANGERD"
 	[ "$status" -eq 1 ]	# --no-restart: the migration is still pending
 }
@@ -197,7 +204,7 @@ plant() {
 x"
 	cp "$BANGERD_R2" "$WORK/q\"d\\
 x/bangerd"
-	run --separate-stderr "$BANGER_BUILD/banger" update --state-dir "$WORK/state" --no-restart \
+	run --separate-stderr "$BANGER" update --state-dir "$WORK/state" --no-restart \
 		--target "$WORK/q\"d\\
 x/bangerd" --from "$BANGERD" --json
 	[ "$status" -eq 0 ]
