@@ -10,7 +10,8 @@
 # `strace -f -e trace=%file,%desc,%creds,%process` of an update that
 # migrates, of one that rolls back (an unhealthy restart), and of a
 # --recover after a kill before the restart, with the state directory
-# owned by 4321 (the script is in the commit that added this suite):
+# owned by 4321: tests/sandbox/trace-owner-paths prints them, each with
+# the uid that made the call.
 #   banger.db, banger.db-wal, banger.db-shm, banger.db-journal,
 #   banger.db.pre-update, banger.db.pre-update.tmp (and SQLite's -journal
 #   and -wal probes of both), bangerd.sock; before this change also
