@@ -169,6 +169,8 @@ int update_check_pipeline(struct check_run *c)
 	if (update_stage_verified(o->from, c->target_dir, c->durable, o->sha256, o->minisig, o->pubkey,
 				  &c->staged, &err) != 0)
 		return check_failed(c, UPDATE_EXIT_VERIFY_FAILED, err.msg);
+	if (c->verified)
+		c->verified(c, c->ctx);
 	/* With json, one sandboxed run answers both questions (its version
 	 * is in the object): the staged binary can hold a lock on the live
 	 * database for the check's one deadline at most. */

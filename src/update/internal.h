@@ -156,6 +156,10 @@ struct check_run {
 	const struct update_options *o;
 	bool durable;		/* the update's copy, to be linked in: 0755, fsynced */
 	bool json;		/* ask the child for --check-migrations --json */
+	/* Called once the copy is staged and verified, before it runs
+	 * (the update says so as it happens); NULL: nothing. */
+	void (*verified)(const struct check_run *c, void *ctx);
+	void *ctx;
 	char target_dir[PATH_MAX], db[PATH_MAX], db_dir[PATH_MAX];
 	struct staged staged;	/* exec_fd -1 until staged; update_staged_close() */
 	bool ran;		/* result holds what the child did */

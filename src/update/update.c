@@ -156,18 +156,25 @@ static enum step_outcome plan(struct run *r)
 	return STEP_NEXT;
 }
 
+static void say_verified(const struct check_run *c, void *ctx)
+{
+	const struct run *r = ctx;
+	update_progress(&r->rep, "verify: the staged copy is an executable for this machine%s%s",
+			c->o->sha256 ? ", with the expected SHA-256" : "",
+			c->o->minisig ? ", signed by the key" : "");
+}
+
 static enum step_outcome step_check(struct run *r)
 {
 	struct banger_error err = { 0 };
 	update_progress(&r->rep, "stage: %s into %s", r->o->from, r->check.target_dir);
+	r->check.verified = say_verified;
+	r->check.ctx = r;
 	int code = update_check_pipeline(&r->check);
 	if (code == UPDATE_EXIT_INCOMPATIBLE)
 		return refuse(r, code, "update refused: %s", r->check.v.line);
 	if (code >= UPDATE_EXIT_CHECK_FAILED)
 		return refuse(r, code, "update refused: %s", r->check.v.reason);
-	update_progress(&r->rep, "verify: the staged copy is an executable for this machine%s%s",
-			r->o->sha256 ? ", with the expected SHA-256" : "",
-			r->o->minisig ? ", signed by the key" : "");
 	update_progress(&r->rep, "check (sandboxed): %s", r->check.v.line);
 	if (plan(r) != STEP_NEXT)
 		return STEP_STOP;
