@@ -121,11 +121,18 @@ static int reach(int dir_fd, const struct banger_owner *o)
 		return fchdir(dir_fd) == 0 ? 0 : -errno;
 	snprintf(part, sizeof(part), "%.*s", (int)blocked, path);
 	/* The directory, cloned in this namespace (a descriptor of the old
-	 * one's cannot be bound here), before the tmpfs covers its path. */
+	 * one's cannot be bound here), before the tmpfs covers its path; by
+	 * name, so it must still be the directory we were given. */
 	int tree = -1;
+	struct stat given, cloned;
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    (tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
-	    mount("tmpfs", part, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") != 0)
+	    (tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			      AT_SYMLINK_NOFOLLOW)) < 0 ||
+	    fstat(tree, &cloned) != 0 || fstat(dir_fd, &given) != 0)
+		return -errno;
+	if (cloned.st_dev != given.st_dev || cloned.st_ino != given.st_ino)
+		return -ESTALE;
+	if (mount("tmpfs", part, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") != 0)
 		return -errno;
 	for (size_t i = blocked + 1; i <= (size_t)n; i++) {
 		if (path[i] != '/' && path[i] != '\0')
