@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -147,6 +148,15 @@ static int reach(int dir_fd, const struct banger_owner *o)
 	return 0;
 }
 
+/* Close every descriptor but 0, 1, 2 and keep. */
+static int keep_only(int keep)
+{
+	if ((keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0) ||
+	    close_range((unsigned)keep + 1, ~0U, 0) != 0)
+		return -errno;
+	return 0;
+}
+
 struct reply {
 	int rc;
 	struct banger_error err;
@@ -164,6 +174,10 @@ static void child(int fd, const struct banger_owner *o, int dir_fd, banger_owner
 	 * walk the path to it (reach() says how it gets one). */
 	if (dir_fd >= 0 && (r.rc = reach(dir_fd, o)) != 0)
 		banger_error_set(&r.err, r.rc, "cannot enter the directory: %s", strerror(-r.rc));
+	/* Nothing of root's open goes with it: the update directory and its
+	 * lock, the staged copy. */
+	else if (geteuid() == 0 && o->uid != 0 && (r.rc = keep_only(fd)) != 0)
+		banger_error_set(&r.err, r.rc, "cannot close what root holds: %s", strerror(-r.rc));
 	else if (geteuid() == 0 && o->uid != 0 && (r.rc = become(o)) != 0)
 		banger_error_set(&r.err, r.rc, "cannot become uid %u gid %u: %s", (unsigned)o->uid,
 				 (unsigned)o->gid, strerror(-r.rc));
@@ -175,11 +189,21 @@ static void child(int fd, const struct banger_owner *o, int dir_fd, banger_owner
 	_exit(0);
 }
 
-/* Read exactly size bytes, or fewer when the writer died first. */
-static size_t read_all(int fd, void *buf, size_t size)
+/* Read exactly size bytes, or fewer when the writer died first. The
+ * owner may SIGSTOP the child (it is the same uid) to hang us with the
+ * update's lock held: a child found stopped is killed, and is done. */
+static size_t read_all(int fd, pid_t pid, void *buf, size_t size)
 {
 	size_t got = 0;
 	while (got < size) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		siginfo_t info = { 0 };
+		if (poll(&p, 1, 1000) == 0) {
+			if (waitid(P_PID, (id_t)pid, &info, WSTOPPED | WNOHANG | WNOWAIT) == 0 &&
+			    info.si_pid == pid)
+				(void)kill(pid, SIGKILL);	/* the pipe's end says the rest */
+			continue;
+		}
 		ssize_t n = read(fd, (char *)buf + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -210,9 +234,9 @@ int banger_owner_run(const struct banger_owner *o, int dir_fd, banger_owner_fn f
 		return banger_error_set(err, -e, "fork: %s", strerror(e));
 	}
 	struct reply r;
-	size_t got = read_all(p[0], &r, sizeof(r));
+	size_t got = read_all(p[0], pid, &r, sizeof(r));
 	if (got == sizeof(r) && out_size)
-		got += read_all(p[0], out, out_size);
+		got += read_all(p[0], pid, out, out_size);
 	close(p[0]);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

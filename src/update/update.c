@@ -194,7 +194,11 @@ static enum step_outcome step_backup(struct run *r)
 	int rc = update_as_owner(r->j.db, OWNED_BACKUP, r->j.db, r->j.backup, &err);
 	update_ticker_stop();
 	if (rc != 0) {
-		(void)journal_remove(r->dir_fd);	/* step checked: a leftover is only forgotten */
+		struct banger_error ignored = { 0 };
+		/* A child killed in the middle leaves its .tmp (a failing one
+		 * removes its own); a journal left says checked, only forgotten. */
+		(void)update_as_owner(r->j.db, OWNED_ABANDON, r->j.backup, NULL, &ignored);
+		(void)journal_remove(r->dir_fd);
 		return refuse(r, UPDATE_EXIT_CHECK_FAILED, "update refused: the backup failed: %s",
 			      err.msg);
 	}

@@ -230,3 +230,26 @@ x/bangerd" ]
 	[ "$wrote" -eq 0 ]	# no commit failed: one 4 s deadline, under the 5 s busy timeout
 	[ "$(sha256sum < "$WORK/bin/bangerd")" = "$(sha256sum < "$BANGERD_R2")" ]
 }
+
+@test "the owner stopping the child that works as it (SIGSTOP): the update ends, refused, nothing left" {
+	# a database whose backup takes a while, and the owner stopping every
+	# process of its own named banger (the child that works as it) as soon
+	# as it appears
+	as_owner "$FIXTURE" exec "$WORK/state/banger.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL
+		SELECT i + 1 FROM n WHERE i < 200000) INSERT INTO images (name, digest, size_bytes, created_at)
+		SELECT 'big' || i, 'sha256:' || printf('%064d', i), i, 'now' FROM n"
+	as_owner sh -c 'while :; do pkill -STOP -x banger; done' 2>/dev/null &
+	BG=$!
+	update --from "$BANGERD"
+	kill $BG; BG=
+	echo "$stderr"
+	[ "$status" -ne 124 ]	# timeout 120: it did not hang with the lock held
+	[ "$status" -eq 3 ]
+	# stopped in the backup, or already as the sandboxed check (its
+	# deadline ends it)
+	[[ "$stderr" == *"the backup failed: the work as uid $OWNER did not finish (signal 9)"* ||
+	   "$stderr" == *"the check timed out"* ]]
+	[ -z "$(ls -A "$BANGER_UPDATE_DIR")" ]
+	[ -z "$(find "$WORK/state" -user 0)" ]	# what is left there is the owner's own doing
+	[ "$(sha256sum < "$WORK/bin/bangerd")" = "$(sha256sum < "$BANGERD_R2")" ]
+}
