@@ -148,11 +148,15 @@ static int reach(int dir_fd, const struct banger_owner *o)
 	return 0;
 }
 
-/* Close every descriptor but 0, 1, 2 and keep. */
-static int keep_only(int keep)
+/* Close every descriptor but 0, 1, 2, a and b (-1: none). */
+static int keep_only(int a, int b)
 {
-	if ((keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0) ||
-	    close_range((unsigned)keep + 1, ~0U, 0) != 0)
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	if (lo < 3)
+		lo = hi;	/* one to keep */
+	if ((lo > 3 && close_range(3, (unsigned)lo - 1, 0) != 0) ||
+	    (hi > lo + 1 && close_range((unsigned)lo + 1, (unsigned)hi - 1, 0) != 0) ||
+	    close_range((unsigned)hi + 1, ~0U, 0) != 0)
 		return -errno;
 	return 0;
 }
@@ -170,14 +174,17 @@ static void child(int fd, const struct banger_owner *o, int dir_fd, banger_owner
 	 * working in the state directory while --recover works there too. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127);
-	/* In the directory first, as root: the owner may have no right to
-	 * walk the path to it (reach() says how it gets one). */
-	if (dir_fd >= 0 && (r.rc = reach(dir_fd, o)) != 0)
-		banger_error_set(&r.err, r.rc, "cannot enter the directory: %s", strerror(-r.rc));
-	/* Nothing of root's open goes with it: the update directory and its
-	 * lock, the staged copy. */
-	else if (geteuid() == 0 && o->uid != 0 && (r.rc = keep_only(fd)) != 0)
+	/* Nothing of ours open goes with it: not the update directory, whose
+	 * lock a child killed with us would hold a moment longer than we
+	 * live, nor the staged copy. */
+	if ((r.rc = keep_only(fd, dir_fd)) != 0)
 		banger_error_set(&r.err, r.rc, "cannot close what root holds: %s", strerror(-r.rc));
+	/* In the directory, as root: the owner may have no right to walk
+	 * the path to it (reach() says how it gets one). */
+	else if (dir_fd >= 0 && (r.rc = reach(dir_fd, o)) != 0)
+		banger_error_set(&r.err, r.rc, "cannot enter the directory: %s", strerror(-r.rc));
+	else if (dir_fd >= 0 && close(dir_fd) != 0)
+		r.rc = banger_error_set(&r.err, -errno, "close: %s", strerror(errno));
 	else if (geteuid() == 0 && o->uid != 0 && (r.rc = become(o)) != 0)
 		banger_error_set(&r.err, r.rc, "cannot become uid %u gid %u: %s", (unsigned)o->uid,
 				 (unsigned)o->gid, strerror(-r.rc));

@@ -229,11 +229,11 @@ int update_status(const char *socket, int timeout_ms, struct control_status *st,
 		return banger_error_set(err, -errno, "%s: %s", socket, strerror(errno));
 	int sock = openat(fd, a.socket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (sock >= 0 && fstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == 0) {
-		owner = (struct banger_owner){ 0, 0 };
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", sock);
-		a.socket = self;
+		rc = control_status(self, (unsigned)timeout_ms, st, err);
+	} else {
+		rc = banger_owner_run(&owner, fd, ask_status, &a, st, sizeof(*st), err);
 	}
-	rc = banger_owner_run(&owner, fd, ask_status, &a, st, sizeof(*st), err);
 	if (sock >= 0)
 		close(sock);
 	close(fd);
