@@ -50,11 +50,15 @@ setup() {
 }
 
 teardown() {
-	[ -n "${BG:-}" ] && kill -9 $BG 2>/dev/null
+	[ -n "${BG:-}" ] && kill $BG 2>/dev/null
 	[ -n "${WORK:-}" ] && common_teardown
 }
 
 as_owner() { setpriv --reuid=$OWNER --regid=$OWNER --clear-groups "$@"; }
+# In the background, the owner's process itself is $! (a function would
+# put a subshell between), and it cannot outlive the test by more than a
+# minute whatever happens to the test.
+owner_bg() { timeout 60 setpriv --reuid=$OWNER --regid=$OWNER --clear-groups "$@" & BG=$!; }
 
 update() {
 	run --separate-stderr timeout 120 "$BANGER" update --state-dir "$WORK/state" \
@@ -169,8 +173,7 @@ plant() {
 }
 
 @test "the owner holding flock on its directory and every file in it: updates are not blocked" {
-	as_owner sh -c 'cd "$1" && exec flock . flock banger.db sleep 60' _ "$WORK/state" &
-	BG=$!
+	owner_bg sh -c 'cd "$1" && exec flock . flock banger.db sleep 60' _ "$WORK/state"
 	sleep 0.5
 	update --from "$BANGERD"
 	echo "$stderr"
@@ -232,16 +235,21 @@ x/bangerd" ]
 }
 
 @test "the owner stopping the child that works as it (SIGSTOP): the update ends, refused, nothing left" {
-	# a database whose backup takes a while, and the owner stopping every
-	# process of its own named banger (the child that works as it) as soon
-	# as it appears
+	# a database whose backup takes a while, and the owner stopping the
+	# child that works as it as soon as it appears
 	as_owner "$FIXTURE" exec "$WORK/state/banger.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL
 		SELECT i + 1 FROM n WHERE i < 200000) INSERT INTO images (name, digest, size_bytes, created_at)
 		SELECT 'big' || i, 'sha256:' || printf('%064d', i), i, 'now' FROM n"
-	as_owner sh -c 'while :; do pkill -STOP -x banger; done' 2>/dev/null &
-	BG=$!
+	# (only the children of this test's banger update: its command line
+	# names this state dir)
+	owner_bg sh -c 'while :; do
+		for p in $(pgrep -x -u "$2" banger); do
+			read -r _ _ _ pp _ < "/proc/$p/stat" || continue
+			tr "\0" " " < "/proc/$pp/cmdline" | grep -qF -- "$1" && kill -STOP "$p"
+		done
+	done' _ "$WORK/state" $OWNER 2>/dev/null
 	update --from "$BANGERD"
-	kill $BG; BG=
+	kill $BG; wait $BG 2>/dev/null || true; BG=
 	echo "$stderr"
 	[ "$status" -ne 124 ]	# timeout 120: it did not hang with the lock held
 	[ "$status" -eq 3 ]
