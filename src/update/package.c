@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "banger/update.h"
+#include "internal.h"
 
 #define DPKG_INFO "/var/lib/dpkg/info"
 #define DPKG_DIVERSIONS "/var/lib/dpkg/diversions"

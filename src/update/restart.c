@@ -31,8 +31,9 @@
 
 #include "banger/clock.h"
 #include "banger/control.h"
+#include "banger/owner.h"
 #include "banger/spawn.h"
-#include "banger/update.h"
+#include "internal.h"
 
 #define UNIT "bangerd.service"
 
@@ -162,6 +163,76 @@ static void describe(const char *how, const struct unit_state *u, char *why, siz
 			 is_user(how) ? "--user " : "", unit);
 }
 
+/* A unit name as banger passes one to systemctl: a name of systemd's
+ * strict characters, ending in .service, never an option. */
+static int unit_valid(const char *u)
+{
+	size_t len = strlen(u), suffix = strlen(".service");
+	return len > suffix && len < 256 && u[0] != '-' && u[0] != '.' &&
+	       strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._-") == len &&
+	       strcmp(u + len - suffix, ".service") == 0;
+}
+
+int update_restart_valid(const char *how)
+{
+	if (how[0] == '\0')
+		return 1;
+	if (strncmp(how, "cmd:", 4) == 0)
+		return how[4] != '\0' && strpbrk(how, "\n\r") == NULL;
+	return unit_of(how) != NULL && unit_valid(unit_of(how));
+}
+
+struct status_ask {
+	const char *socket;
+	int timeout_ms;
+};
+
+static int ask_status(void *ctx, void *out, size_t size, struct banger_error *err)
+{
+	const struct status_ask *a = ctx;
+	(void)size;
+	return control_status(a->socket, a->timeout_ms, out, err);
+}
+
+int update_status(const char *socket, int timeout_ms, struct control_status *st,
+		  struct banger_error *err)
+{
+	/* A socket in a directory another uid writes is that uid's to point
+	 * anywhere: root connects as that uid (owner.h), from inside the
+	 * directory, whose path the owner may not walk. Only a socket that
+	 * is root's own file (not a symlink: the owner cannot make one) is
+	 * connected to as root, through its descriptor. */
+	struct banger_owner owner;
+	struct stat sb;
+	char dir[PATH_MAX], self[64];
+	snprintf(dir, sizeof(dir), "%s", socket);
+	char *slash = strrchr(dir, '/');
+	struct status_ask a = { slash ? socket + (slash - dir) + 1 : socket, timeout_ms };
+	memset(st, 0, sizeof(*st));
+	if (slash)
+		*slash = '\0';
+	int rc = banger_owner_of_db(socket, &owner);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: %s", socket, strerror(-rc));
+	int fd = open(slash == dir ? "/" : slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", socket, strerror(errno));
+	int sock = openat(fd, a.socket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (sock >= 0 && fstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == 0) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", sock);
+		rc = control_status(self, (unsigned)timeout_ms, st, err);
+	} else {
+		rc = banger_owner_run(&owner, fd, ask_status, &a, st, sizeof(*st), err);
+	}
+	if (sock >= 0)
+		close(sock);
+	close(fd);
+	if (rc == 0 && !update_version_valid(st->version))
+		return banger_error_set(err, -EPROTO, "the daemon at %s answered a version that is not "
+					"one", socket);
+	return rc;
+}
+
 void update_restart_choose(const struct update_options *o, char *how, size_t size)
 {
 	char cmd[PATH_MAX + 32], out[256];
@@ -205,7 +276,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 			snprintf(why, why_size, "the restart command did not finish within %us", timeout_s);
 		else if (rc != 0)
 			snprintf(why, why_size, "the restart command failed");
-		return rc == 0 ? 0 : -1;
+		return rc == 0 ? 0 : rc < 0 ? rc : -ECHILD;
 	}
 	if (!unit_of(how)) {
 		/* The journal's text, printable bytes only: it reaches a
@@ -216,14 +287,14 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 			shown[i] = how[i] >= 0x20 && how[i] < 0x7f ? how[i] : '?';
 		shown[i] = '\0';
 		snprintf(why, why_size, "the journal names an unknown restart '%s'", shown);
-		return -1;
+		return -EINVAL;
 	}
 	/* A rollback comes after a release that may have used up the unit's
 	 * start limit - and, through the socket's activations while the
 	 * database was put back, the socket's: the old binary gets its starts
 	 * back, and the socket its listener. */
 	if (again)
-		systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
+		(void)systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
 			  sizeof(out));
 	int rc = systemctl(how, (char *const[]){ "restart", NULL }, timeout_s, out, sizeof(out));
 	if (rc == 0)
@@ -236,7 +307,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 		describe(how, &u, why, why_size);
 	else
 		snprintf(why, why_size, "systemctl restart %s failed", unit_of(how));
-	return -1;
+	return rc < 0 ? rc : -ECHILD;
 }
 
 int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
@@ -250,7 +321,7 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 	snprintf(why, why_size, "nothing answered");
 	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
 	for (;;) {
-		if (control_status(socket, 500, &st, &err) == 0) {
+		if (update_status(socket, 500, &st, &err) == 0) {
 			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
 			    st.pid != old_pid)
 				return 0;
@@ -265,10 +336,10 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 		    (strcmp(now.active, "failed") == 0 || strcmp(now.sub, "auto-restart") == 0 ||
 		     (first.restarts >= 0 && now.restarts > first.restarts))) {
 			describe(how, &now, why, why_size);
-			return -1;
+			return -ECHILD;
 		}
 		if (banger_now_ms() >= deadline)
-			return -1;
+			return -ETIMEDOUT;
 		nanosleep(&t, NULL);
 	}
 }

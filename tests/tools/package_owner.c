@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "banger/update.h"
+#include "../../src/update/internal.h"
 
 static int ask(const char *path)
 {
