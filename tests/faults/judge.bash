@@ -73,7 +73,7 @@ judge_serving() {
 }
 
 judge() {
-	local why=() found sha version=
+	local why=() found sha rc version=
 	J_OUTCOME=failed
 	found=$(judge_leftovers)
 	[ -z "$found" ] || why+=("left behind: $(echo $found)")
@@ -91,8 +91,9 @@ judge() {
 	fi
 	[ "$("$J_FIXTURE" list "$J_DB" 2>&1)" = "$J_ROWS" ] || why+=("the seeded rows are not all there")
 	"$J_FIXTURE" integrity "$J_DB" >/dev/null 2>&1 || why+=("integrity_check: $("$J_FIXTURE" integrity "$J_DB" 2>&1 | head -3 | tr '\n' ' ')")
-	"$J_TARGET" --check-migrations --db "$J_DB" >/dev/null 2>&1 ||
-		why+=("the target's --check-migrations exits $("$J_TARGET" --check-migrations --db "$J_DB" >/dev/null 2>&1; echo $?)")
+	# (in a subshell: a target that crashes is a verdict, not noise)
+	rc=$( { "$J_TARGET" --check-migrations --db "$J_DB" >/dev/null 2>&1; echo $?; } 2>/dev/null)
+	[ "$rc" = 0 ] || why+=("the target's --check-migrations exits $rc")
 	if [ -n "$version" ] && ! judge_serving "$version"; then
 		why+=("not serving $version: active $(judge_unit_active && echo yes || echo no), status $(judge_status 2>&1 | jq -c '{version, pid, schema: .schema.state}' 2>/dev/null || echo none)")
 	fi
