@@ -27,6 +27,7 @@
 # with J_OUTCOME=rolled|completed|failed and J_WHY (every failed
 # judgement, "; " between them).
 
+# shellcheck disable=SC2034 # (J_OUTCOME, J_WHY: for the caller)
 judge_sha() { sha256sum < "$1" | cut -c1-64; }
 
 # Every name under the three directories (the update's may be the state
@@ -73,32 +74,32 @@ judge_serving() {
 }
 
 judge() {
-	local why=() found sha rc version=
+	local bad=() found sha rc version=
 	J_OUTCOME=failed
 	found=$(judge_leftovers)
-	[ -z "$found" ] || why+=("left behind: $(echo $found)")
+	[ -z "$found" ] || bad+=("left behind: ${found//$'\n'/ }")
 	found=$(judge_not_owned)
-	[ -z "$found" ] || why+=("not the daemon's user's (uid $J_OWNER): $(echo $found)")
+	[ -z "$found" ] || bad+=("not the daemon's user's (uid $J_OWNER): ${found//$'\n'/ }")
 	sha=$(judge_sha "$J_TARGET" 2>/dev/null || true)
 	if [ "$sha" = "$J_OLD_SHA" ]; then
 		version=$J_OLD_VERSION
 		[ "$("$J_FIXTURE" dump "$J_DB" 2>&1)" = "$J_DUMP" ] ||
-			why+=("the old binary, but the database is not as it was")
+			bad+=("the old binary, but the database is not as it was")
 	elif [ "$sha" = "$J_NEW_SHA" ]; then
 		version=$J_NEW_VERSION
 	else
-		why+=("the target is neither the old nor the new binary (sha256 ${sha:-none})")
+		bad+=("the target is neither the old nor the new binary (sha256 ${sha:-none})")
 	fi
-	[ "$("$J_FIXTURE" list "$J_DB" 2>&1)" = "$J_ROWS" ] || why+=("the seeded rows are not all there")
-	"$J_FIXTURE" integrity "$J_DB" >/dev/null 2>&1 || why+=("integrity_check: $("$J_FIXTURE" integrity "$J_DB" 2>&1 | head -3 | tr '\n' ' ')")
+	[ "$("$J_FIXTURE" list "$J_DB" 2>&1)" = "$J_ROWS" ] || bad+=("the seeded rows are not all there")
+	"$J_FIXTURE" integrity "$J_DB" >/dev/null 2>&1 || bad+=("integrity_check: $("$J_FIXTURE" integrity "$J_DB" 2>&1 | head -3 | tr '\n' ' ')")
 	# (in a subshell: a target that crashes is a verdict, not noise)
 	rc=$( { "$J_TARGET" --check-migrations --db "$J_DB" >/dev/null 2>&1; echo $?; } 2>/dev/null)
-	[ "$rc" = 0 ] || why+=("the target's --check-migrations exits $rc")
+	[ "$rc" = 0 ] || bad+=("the target's --check-migrations exits $rc")
 	if [ -n "$version" ] && ! judge_serving "$version"; then
-		why+=("not serving $version: active $(judge_unit_active && echo yes || echo no), status $(judge_status 2>&1 | jq -c '{version, pid, schema: .schema.state}' 2>/dev/null || echo none)")
+		bad+=("not serving $version: active $(judge_unit_active && echo yes || echo no), status $(judge_status 2>&1 | jq -c '{version, pid, schema: .schema.state}' 2>/dev/null || echo none)")
 	fi
-	J_WHY=$(IFS=';'; echo "${why[*]}")
+	J_WHY=$(IFS=';'; echo "${bad[*]}")
 	J_WHY=${J_WHY//;/; }
-	[ "${#why[@]}" -eq 0 ] || return 1
+	[ "${#bad[@]}" -eq 0 ] || return 1
 	J_OUTCOME=$([ "$version" = "$J_OLD_VERSION" ] && echo rolled || echo completed)
 }

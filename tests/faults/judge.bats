@@ -9,7 +9,9 @@ BANGER_BUILD=${BANGER_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "the stand-in runs its daemon as another user: needs root"
+	# shellcheck source=tests/faults/judge.bash
 	. "$BATS_TEST_DIRNAME/judge.bash"
+	# shellcheck source=tests/faults/standin.bash
 	. "$BATS_TEST_DIRNAME/standin.bash"
 	NEW=$BANGER_BUILD/plain/bangerd
 	[ -x "$NEW" ] || NEW=$BANGER_BUILD/bangerd

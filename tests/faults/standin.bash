@@ -12,6 +12,7 @@
 #                         the daemon is up
 #   standin_reset         the install as standin_setup left it
 #   standin_cleanup       stop its daemons, remove it unless KEEP is set
+# shellcheck disable=SC2034 # (the J_* variables: for judge.bash)
 SI_UID=65534
 
 standin_stop_daemons() {
