@@ -172,13 +172,24 @@ check: deps
 	@tests/run $(BUILD_DIR)
 
 # kill -9 of banger update at random system calls of every step (strace
-# delivers it), then --recover, counted in a table; fails on any
-# inconsistent install. FAULT_RUNS per step, FAULT_SEED to replay a run.
+# delivers it), then --recover, judged against the install before
+# (tests/faults/judge.bash), counted in two tables; fails on any
+# inconsistent install. kill-table: under a stand-in service manager,
+# FAULT_RUNS kills per step. systemd-table: in a box under the real systemd
+# with the shipped units, FAULT_SYSTEMD_RUNS kills per step of each of its
+# three scenarios (default FAULT_RUNS / 10). Both walk every system call of
+# step FAULT_STEP (empty: none). FAULT_SEED to replay a run. The full run
+# of docs/FAULTS.md: make faults FAULT_SYSTEMD_RUNS=10.
 FAULT_RUNS ?= 20
 FAULT_SEED ?=
+FAULT_STEP ?= swap
+FAULT_SYSTEMD_RUNS ?= $(shell echo $$(( ($(FAULT_RUNS) + 9) / 10 )))
 faults: deps
 	@$(MAKE) --no-print-directory all-tests
-	@tests/faults/kill-table $(BUILD_DIR) $(FAULT_RUNS) $(FAULT_SEED)
+	@export FAULT_STEP='$(FAULT_STEP)'; rc=0; \
+	tests/faults/kill-table $(BUILD_DIR) $(FAULT_RUNS) $(FAULT_SEED) || rc=1; \
+	tests/faults/systemd-table $(BUILD_DIR) $(FAULT_SYSTEMD_RUNS) $(FAULT_SEED) || rc=1; \
+	exit $$rc
 
 # Under the sanitizers, the bangerd that the sandbox runs is built without
 # them: their runtime makes system calls that the real policy rightly
