@@ -47,7 +47,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
 TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
 	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall \
-	$(BUILD_DIR)/tests/status_loop
+	$(BUILD_DIR)/tests/status_loop $(BUILD_DIR)/tests/crashfs
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -57,6 +57,7 @@ RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 # (packaging/ansible) and its suite, tests/fleet.
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
 	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd \
+	libfuse3-dev fuse3 \
 	ansible-core python3-apt openssh-server yamllint ansible-lint
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
@@ -115,6 +116,13 @@ $(BUILD_DIR)/tests/libeio.so: tests/tools/eio.c
 $(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The power-cut file system (tests/tools/crashfs*.c): libfuse3, none of
+# banger's code.
+$(BUILD_DIR)/tests/crashfs: tests/tools/crashfs.c tests/tools/crashfs_model.c tests/tools/crashfs.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(HARDENING) $(WARNINGS) $(shell pkg-config --cflags fuse3) -o $@ \
+		tests/tools/crashfs.c tests/tools/crashfs_model.c $(BANGER_LDFLAGS) $(shell pkg-config --libs fuse3) -lpthread
 
 # One hostile "bangerd" per attack in tests/sandbox/hostile.c. Built
 # without sanitizers even in check-sanitize: they run under the real policy.
