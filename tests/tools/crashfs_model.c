@@ -158,11 +158,20 @@ int cf_model_sync_file(int fd)
 		nodes[n].synced = true;
 		return 0;
 	}
+	/* FD may be open for writing only: read through a new descriptor. */
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	int in = open(self, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
 	snprintf(name, sizeof(name), "v%ld", versions);
 	int out = openat(store_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0)
+	if (out < 0) {
+		close(in);
 		return -errno;
-	int rc = copy_fd(fd, out);
+	}
+	int rc = copy_fd(in, out);
+	close(in);
 	struct attr a = attr_of(&st);
 	if (rc == 0)
 		rc = apply_attr(out, &a);
