@@ -493,65 +493,88 @@ static void main_loop(struct fuse_session *se)
 	free(buf.mem);
 }
 
-int main(int argc, char *argv[])
+struct options {
+	const char *store, *logpath;
+	int fg, first;	/* first: index of BACKING */
+};
+
+/* -1: go on; else the exit code. */
+static int parse_options(int argc, char *argv[], struct options *o)
 {
-	const char *store = NULL, *logpath = NULL;
-	char defout[PATH_MAX];
-	int fg = 0, i = 1;
+	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(a, "--foreground") == 0) {
-			fg = 1;
-			continue;
-		} else if (v == NULL) {
-			break;
-		} else if (strcmp(a, "--store") == 0) {
-			store = v;
-		} else if (strcmp(a, "--out") == 0) {
-			outdir = v;
-		} else if (strcmp(a, "--cut-at") == 0) {
-			cut_at = strtoul(v, NULL, 10);
-		} else if (strcmp(a, "--log") == 0) {
-			logpath = v;
-		} else if (strcmp(a, "--snapshots") == 0) {
-			snapdir = v;
-		} else {
-			break;
 		}
+		if (strcmp(a, "--foreground") == 0) {
+			o->fg = 1;
+			continue;
+		}
+		if (v == NULL)
+			break;
+		if (strcmp(a, "--store") == 0)
+			o->store = v;
+		else if (strcmp(a, "--out") == 0)
+			outdir = v;
+		else if (strcmp(a, "--cut-at") == 0)
+			cut_at = strtoul(v, NULL, 10);
+		else if (strcmp(a, "--log") == 0)
+			o->logpath = v;
+		else if (strcmp(a, "--snapshots") == 0)
+			snapdir = v;
+		else
+			break;
 		i++;
 	}
-	if (argc - i != 2 || store == NULL) {
+	o->first = i;
+	if (argc - i != 2 || o->store == NULL) {
 		usage(stderr);
 		return 64;
 	}
 	/* Detached, crashfs works from /: every path it keeps is absolute. */
-	if (store[0] != '/' || (outdir && outdir[0] != '/') || (snapdir && snapdir[0] != '/') ||
-	    (logpath && logpath[0] != '/')) {
+	if (o->store[0] != '/' || (outdir && outdir[0] != '/') || (snapdir && snapdir[0] != '/') ||
+	    (o->logpath && o->logpath[0] != '/')) {
 		fputs("crashfs: --store, --out, --snapshots and --log take absolute paths\n", stderr);
 		return 64;
 	}
-	umask(0);
-	snprintf(defout, sizeof(defout), "%s.cut", store);
+	return -1;
+}
+
+/* The model of what is there (all durable), snapshot 0, the log. */
+static int start_model(const char *backing, const struct options *o)
+{
+	static char defout[PATH_MAX];
+	snprintf(defout, sizeof(defout), "%s.cut", o->store);
 	outdir = outdir ? outdir : defout;
-	bfd = open(argv[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = bfd < 0 ? -errno : cf_model_init(bfd, store);
+	bfd = open(backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = bfd < 0 ? -errno : cf_model_init(bfd, o->store);
 	if (rc == 0 && snapdir && (mkdir(snapdir, 0700) != 0 && errno != EEXIST))
 		rc = -errno;
 	char zero[PATH_MAX];
 	snprintf(zero, sizeof(zero), "%s/0", snapdir ? snapdir : "");
 	if (rc == 0 && snapdir)
 		rc = cf_model_write_view(zero, true);
-	if (rc == 0 && logpath && (oplog = fopen(logpath, "we")) == NULL)
+	if (rc == 0 && o->logpath && (oplog = fopen(o->logpath, "we")) == NULL)
 		rc = -errno;
-	if (rc != 0) {
-		fprintf(stderr, "crashfs: %s: %s\n", argv[i], strerror(-rc));
+	if (rc == 0 && oplog)
+		setvbuf(oplog, NULL, _IOLBF, 0);
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	struct options o = { 0 };
+	int rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	umask(0);
+	const char *backing = argv[o.first], *mnt = argv[o.first + 1];
+	if ((rc = start_model(backing, &o)) != 0) {
+		fprintf(stderr, "crashfs: %s: %s\n", backing, strerror(-rc));
 		return 1;
 	}
-	if (oplog)
-		setvbuf(oplog, NULL, _IOLBF, 0);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -560,12 +583,12 @@ int main(int argc, char *argv[])
 			  NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse *f = fuse_new(&args, &cf_ops, sizeof(cf_ops), NULL);
-	if (f == NULL || fuse_mount(f, argv[i + 1]) != 0) {
-		fprintf(stderr, "crashfs: cannot mount %s\n", argv[i + 1]);
+	if (f == NULL || fuse_mount(f, mnt) != 0) {
+		fprintf(stderr, "crashfs: cannot mount %s\n", mnt);
 		return 1;
 	}
 	struct fuse_session *se = fuse_get_session(f);
-	if (fuse_daemonize(fg) != 0 || fuse_set_signal_handlers(se) != 0)
+	if (fuse_daemonize(o.fg) != 0 || fuse_set_signal_handlers(se) != 0)
 		return 1;
 	main_loop(se);
 	fuse_remove_signal_handlers(se);
