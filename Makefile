@@ -52,12 +52,14 @@ TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 
+# libfuse3-dev and fuse3: crashfs (make powercut); sqlite3 and python3:
+# its positive controls (tests/integration/crashfs.bats).
 # ansible-core, python3-apt (its apt module, which would otherwise fetch it),
 # openssh-server, yamllint and ansible-lint: the fleet rollout
 # (packaging/ansible) and its suite, tests/fleet.
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
 	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd \
-	libfuse3-dev fuse3 sqlite3 \
+	libfuse3-dev fuse3 sqlite3 python3 \
 	ansible-core python3-apt openssh-server yamllint ansible-lint
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults powercut demo clean install uninstall deb bench FORCE
