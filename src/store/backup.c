@@ -114,6 +114,26 @@ void store_backup_abandon(const char *dest)
 		(void)unlink(tmp);	/* nothing there: nothing to abandon */
 }
 
+/* The rename is durable only once its directory is: the journal that
+ * names the backup may live in another directory (the updater's), whose
+ * fsync says nothing about this one (make powercut found a rollback with
+ * no backup to restore, after a power cut, without this). */
+static int fsync_dir_of(const char *dest, struct banger_error *err)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", dest);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';	/* "/x" -> "/" */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd < 0 || fsync(fd) != 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	return rc ? banger_error_set(err, rc, "%s: %s", dir, strerror(-rc)) : 0;
+}
+
 int store_backup(const char *path, const char *dest, struct banger_error *err)
 {
 	char tmp[PATH_MAX + 8];
@@ -140,6 +160,8 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 		rc = 0;	/* nothing there yet: an empty file is an empty database */
 	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by make_rollback_mode() */
 		rc = banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
+	if (rc == 0)
+		rc = fsync_dir_of(dest, err);
 	if (rc != 0)
 		(void)unlink(tmp);	/* best effort: the next update's recovery removes it too */
 	return rc;
