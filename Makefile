@@ -47,7 +47,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
 TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
 	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall \
-	$(BUILD_DIR)/tests/status_loop
+	$(BUILD_DIR)/tests/status_loop $(BUILD_DIR)/tests/kernel_abi
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -111,6 +111,12 @@ $(BUILD_DIR)/tests/unit/%: $(BUILD_DIR)/obj/tests/unit/%.o $(BUILD_DIR)/obj/test
 $(BUILD_DIR)/tests/libeio.so: tests/tools/eio.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
+# The kernel's other system call entries (tests/tools/kernel_abi.c). Never
+# sanitized: no runtime of its own may stand between a fault and the kernel.
+$(BUILD_DIR)/tests/kernel_abi: tests/tools/kernel_abi.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
 
 $(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)
