@@ -10,6 +10,7 @@ bats_require_minimum_version 1.5.0
 
 BANGER=$BANGER_BUILD/banger
 HOSTILE=$BANGER_BUILD/tests/hostile
+KERNEL_ABI=$BANGER_BUILD/tests/kernel_abi
 
 setup() {
 	common_setup
@@ -378,21 +379,53 @@ assert_refused_both_ways() {
 
 @test "exit 1 with a usage error is not 'migrations needed'" { check usage_exit_1; assert_contained; }
 @test "exit 0 without a line is not 'compatible'" { check no_line; assert_contained; }
-@test "x32 system call: killed" { check x32; assert_contained; assert_reason SIGSYS; }
-# The proof does not rest on the kernel's audit record, which printk's rate
-# limit drops when other checks have flooded the log: the call is i386's
-# number 17, which on x86_64 is pread64, allowed by the policy. A filter
-# that mistook it for a native call would let it return, and the program
-# would say ATTACK WORKED; a SIGSYS from its wait status is the ABI kill.
-# The reason's name comes from the record: asserted only when it was read
-# (the reason then gives a number "of another ABI", never a native name).
-@test "i386 system call: killed, not mistaken for a native one" {
-	check i386; assert_contained; assert_reason SIGSYS
-	local reason; reason=$(jq -r .reason <<<"$output")
-	[[ "$reason" != *"refused the system call "* ]] || { echo "read as native: $reason"; return 1; }
-	if [[ "$reason" == *"system call number"* ]]; then
-		assert_reason "number 17 of another ABI"
-	fi
+# The filter runs before the kernel looks the number up: x32's bit 30 is
+# caught with CONFIG_X86_X32_ABI or without (kernel_abi x32 says which).
+@test "x32 system call: killed" {
+	echo "# kernel_abi x32: $("$KERNEL_ABI" x32)" >&3
+	check x32; assert_contained; assert_reason SIGSYS
+}
+# Where the kernel runs i386 calls (kernel_abi i386: yes), the proof does
+# not rest on the kernel's audit record, which printk's rate limit drops
+# when other checks have flooded the log: the call is i386's number 17,
+# which on x86_64 is pread64, allowed by the policy. A filter that mistook
+# it for a native call would let it return, and the program would say
+# ATTACK WORKED; a SIGSYS from its wait status is the ABI kill. The reason's
+# name comes from the record: asserted only when it was read (the reason
+# then gives a number "of another ABI", never a native name).
+# Where it does not (no): no gate at vector 0x80, the CPU faults at the
+# instruction; the kernel saw no system call and the filter none to kill.
+assert_i386_outcome() {
+	assert_contained || return 1
+	local reason
+	reason=$(jq -r .reason <<<"$output")
+	case $1 in
+	yes)
+		assert_reason SIGSYS || return 1
+		[[ "$reason" != *"refused the system call "* ]] || { echo "read as native: $reason"; return 1; }
+		if [[ "$reason" == *"system call number"* ]]; then
+			assert_reason "number 17 of another ABI" || return 1
+		fi ;;
+	no)
+		assert_reason "killed by signal 11 (Segmentation fault)" || return 1
+		[[ "$reason" != *SIGSYS* ]] || { echo "a system call reported: $reason"; return 1; } ;;
+	*) echo "kernel_abi i386 answered '$1'"; return 1 ;;
+	esac
+}
+@test "i386 system call: killed by the filter where the kernel runs it, a CPU fault before any system call where not" {
+	local runs
+	runs=$("$KERNEL_ABI" i386)
+	echo "# kernel_abi i386: $runs: asserting $([ "$runs" = yes ] && echo "SIGSYS, not read as native" ||
+		echo "SIGSEGV before any system call")" >&3
+	check i386
+	assert_i386_outcome "$runs"
+}
+@test "positive control: a fault before any system call (int \$0x81) passes only the no-entry assertion, a filter kill only the other" {
+	check no_gate
+	assert_i386_outcome no
+	if (assert_i386_outcome yes) >/dev/null; then echo "the yes branch took a CPU fault for the filter's kill"; return 1; fi
+	check x32
+	if (assert_i386_outcome no) >/dev/null; then echo "the no branch took a filter kill for a CPU fault"; return 1; fi
 }
 @test "a writable and executable mapping: killed" { check wx_mapping; assert_contained; assert_reason SIGSYS; }
 @test "a seccomp notification listener: refused" { check seccomp_listener; assert_contained; }
