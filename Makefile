@@ -231,12 +231,15 @@ check-valgrind: deps
 			{ cat $(BUILD_DIR)/valgrind-$$t.log; exit 1; }; \
 	done; echo "valgrind: clean"
 
-# Static analysis, zero findings: cppcheck, clang-tidy (.clang-tidy says
-# what is off and why) and the clang static analyzer through scan-build.
-LINT_DEPS := cppcheck clang-tidy clang-tools clang
+# Static analysis, zero findings: shellcheck over every shell script and
+# bats file (tests/shellcheck lists them; a false positive is silenced where
+# it stands, with its reason), cppcheck, clang-tidy (.clang-tidy says what
+# is off and why) and the clang static analyzer through scan-build.
+LINT_DEPS := shellcheck cppcheck clang-tidy clang-tools clang
 LINT_FLAGS = -std=gnu11 -Iinclude -I$(BUILD_DIR)/gen $(PKG_CFLAGS)
 lint: deps $(CONFIG_H) $(POLICY_BPF_INC)
 	@$(MAKE) --no-print-directory DEB_DEPS="$(LINT_DEPS)" deps
+	tests/shellcheck
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 --inline-suppr \
 		-Iinclude -I$(BUILD_DIR)/gen --error-exitcode=1 src tests/tools
 	clang-tidy --quiet $(shell git ls-files 'src/*.c') -- $(LINT_FLAGS)

@@ -19,6 +19,7 @@ check_only() {
 	check_only --from "$STAGED_BANGERD"
 	[ "$status" -eq 1 ]
 	[ "$output" = "migrations needed: pending [3] (binary will apply on first Open)" ]
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	"$BANGERD" --db "$DB" --migrate
 	check_only --from "$STAGED_BANGERD"
 	[ "$status" -eq 0 ]
@@ -82,6 +83,7 @@ check_only() {
 
 @test "a staging directory that cannot be written: a clear error, exit 4" {
 	[ "$(id -u)" -eq 0 ] || skip "root needed for a read-only bind mount"
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		mount --bind -o ro "$1" "$1" && exec "$2" update --check-only --from "$3" --target "$1/bangerd" --db "$4"' \
 		_ "$WORK/bin" "$BANGER" "$STAGED_BANGERD" "$DB"
@@ -93,6 +95,7 @@ check_only() {
 	for args in "update" "update --check-only" "update --from x --state-dir a --db b --check-only" "update --from x --check-only --sha256 abc" \
 		    "update --from x --no-restart --restart-cmd y" "update --from x --minisig s" \
 		    "update --from x --timeout 0 --check-only" "update --from x --bogus" "frobnicate" ""; do
+		# shellcheck disable=SC2086 # a list of words, split on purpose
 		run --separate-stderr "$BANGER" $args
 		[ "$status" -eq 64 ] || { echo "args '$args' -> $status"; false; }
 		[[ "$stderr" == *"usage: banger"* ]]

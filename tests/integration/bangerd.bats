@@ -70,6 +70,7 @@ teardown() { common_teardown; }
 	run --separate-stderr "$BANGERD" --db "$DB" --check-migrations
 	[ "$status" -eq 3 ]
 	[ -z "$output" ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
 	[[ "$stderr" == *"not a SQLite database"* ]]
 }
@@ -110,6 +111,7 @@ teardown() { common_teardown; }
 @test "usage errors exit 64 with the usage on stderr" {
 	for args in "--bogus" "--check-migrations --migrate" "--json" "--state-dir /a --db /b --check-migrations" \
 		    "--check-migrations stray" "--db"; do
+		# shellcheck disable=SC2086 # a list of words, split on purpose
 		run --separate-stderr "$BANGERD" $args
 		[ "$status" -eq 64 ] || { echo "args: $args -> $status"; false; }
 		[[ "$stderr" == *"usage: bangerd"* ]]
@@ -176,6 +178,7 @@ teardown() { common_teardown; }
 	"$FIXTURE" exec "$WORK/sys.db" "INSERT INTO schema_migrations VALUES (42, 'x', 'y')"
 	# A private tmpfs over /var/lib, visible to this command only: the host's
 	# /var/lib is never touched.
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run unshare --mount --propagation private sh -c '
 		mount -t tmpfs tmpfs /var/lib && mkdir /var/lib/banger &&
 		cp "$1" /var/lib/banger/banger.db && exec "$2" --system --check-migrations' _ "$WORK/sys.db" "$BANGERD"

@@ -57,6 +57,7 @@ MAN=$BATS_TEST_DIRNAME/../../packaging/man
 # complete WORDS...: what bash completion offers for the last word.
 complete_words() {
 	local prog=$1
+	# shellcheck disable=SC1090 # the completion named by $prog: tests/shellcheck checks each on its own
 	source "$BATS_TEST_DIRNAME/../../packaging/completions/$prog"
 	COMP_WORDS=("$@")
 	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
@@ -98,6 +99,7 @@ sorted() { tr ' ' '\n' | sed '/^$/d' | sort; }
 	touch a-file
 	for prog in "banger status" "banger update" bangerd; do
 		local bin=$BANGER_BUILD/$prog
+		# shellcheck disable=SC2086 # "banger status": the program and its command, split on purpose
 		while read -r opt arg; do
 			words=$(complete_words $prog "$opt" "")
 			if [ -n "$arg" ]; then
@@ -117,9 +119,11 @@ sorted() { tr ' ' '\n' | sed '/^$/d' | sort; }
 	local prog bin opt arg
 	for prog in "banger status" "banger update" bangerd; do
 		bin=$BANGER_BUILD/$prog
+		# shellcheck disable=SC2086 # the program and its command, and no x when the option takes none: split on purpose
 		while read -r opt arg; do
 			# A trailing argument stops every command before it acts.
 			run --separate-stderr $bin "$opt" ${arg:+x} unexpected
+			# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 			[[ "$stderr" != *"unknown option"* ]] || { echo "$prog $opt: $stderr"; false; }
 		done < <(help_options $bin)
 	done

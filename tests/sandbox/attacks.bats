@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each @test runs in a subshell of its own: what one sets is meant for it alone
 # Every threat of DESIGN.md's security model, tried by a hostile "bangerd"
 # (tests/sandbox/hostile.c) staged and run by `banger update --check-only`.
 # Each test asserts that the attack failed - banger exits 3 with a reason -
@@ -15,6 +16,7 @@ KERNEL_ABI=$BANGER_BUILD/tests/kernel_abi
 setup() {
 	common_setup
 	mkdir -p "$WORK/state" "$WORK/bin"
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	"$BANGERD" --db "$WORK/state/banger.db" --migrate >/dev/null
 	echo "the root-only secret" > "$WORK/secret"
 	chmod 600 "$WORK/secret"
@@ -48,6 +50,7 @@ check_without_landlock() {
 
 # The attack failed and left nothing behind.
 assert_contained() {
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[ "$status" -eq 3 ] || { echo "exit $status, stdout: $output, stderr: $stderr"; return 1; }
 	[[ "$stderr" != *"ATTACK WORKED"* ]]
 	[[ "$output" != *"ATTACK WORKED"* ]]
@@ -105,7 +108,8 @@ start_listener() {
 stop_listener() {
 	kill "$LISTENER" 2>/dev/null || true
 	wait "$LISTENER" 2>/dev/null || true
-	local marker="$WORK/../$(basename "$WORK").connected"
+	local marker
+	marker="$WORK/../$(basename "$WORK").connected"
 	if [ -e "$marker" ]; then rm -f "$marker"; echo "a connection was made"; return 1; fi
 }
 
@@ -133,6 +137,7 @@ stop_listener() {
 # Attacks on other processes run in a PID namespace of their own, so that a
 # broken sandbox cannot harm this machine; a victim process shares it.
 in_pid_namespace() {
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --pid --fork --mount-proc bash -c '
 		sleep 30 & victim=$!
 		out=$("$1" update --check-only --from "$2" --target "$3" --db "$4" --timeout 5 --json); rc=$?
@@ -493,7 +498,7 @@ give_state_to() {
 	give_state_to 65534
 	"$BANGER" update --check-only --from "$HOSTILE/hang" --target "$WORK/bin/bangerd" \
 		--db "$WORK/state/banger.db" > /dev/null 2>&1 &
-	local banger=$! child= status=
+	local banger=$! child='' status=''
 	for _ in $(seq 200); do
 		child=$(pgrep -P "$banger" | head -1) || true
 		# Seccomp is the last step before exec: identity and capabilities are final.
@@ -600,7 +605,7 @@ give_state_to() {
 	[ "$(id -u)" -eq 0 ] || skip "a mount namespace needs root"
 	"$BANGER" update --check-only --from "$HOSTILE/hang" --target "$WORK/bin/bangerd" \
 		--db "$WORK/state/banger.db" > /dev/null 2>&1 &
-	local banger=$! child= listing=
+	local banger=$! child='' listing=''
 	for _ in $(seq 200); do
 		child=$(pgrep -P "$banger" | head -1) || true
 		[ -n "$child" ] && grep -q $'^Seccomp:\t2' "/proc/$child/status" 2>/dev/null && break
