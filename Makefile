@@ -56,7 +56,7 @@ RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 # openssh-server, yamllint and ansible-lint: the fleet rollout
 # (packaging/ansible) and its suite, tests/fleet.
 DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd \
+	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base mandoc systemd \
 	ansible-core python3-apt openssh-server yamllint ansible-lint
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
