@@ -1,6 +1,6 @@
 # banger - one entry point for build, test, install, package and bench.
 SHELL := /bin/bash
-# See README.md; the targets and variables are CONTRACT.md's "Build" table.
+# See README.md; the targets and variables are docs/CONTRACT.md's "Build" table.
 
 BUILD_DIR ?= build
 VERSION ?= 0.1.0

@@ -16,7 +16,7 @@
 #include "banger/update.h"
 #include "banger_config.h"
 
-/* The synopses are CONTRACT.md's, wrapped at 80 columns (status also names
+/* The synopses are docs/CONTRACT.md's, wrapped at 80 columns (status also names
  * --state-dir, which it takes as every command does); each command's --help
  * adds a line or two per option with its default. tests/integration/
  * docs.bats checks that every option listed here is accepted and that the

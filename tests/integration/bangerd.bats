@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# bangerd's offline commands, as CONTRACT.md states them, on real databases
+# bangerd's offline commands, as docs/CONTRACT.md states them, on real databases
 # made by real builds: this tree (migrations 1-3) and the "older releases"
 # release-1 and release-2 (make BANGER_MAX_MIGRATION=N).
 
