@@ -243,10 +243,17 @@ static int status_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return UPDATE_EXIT_USAGE;
 	}
 	if (control_status(paths.socket, 3000, &st, &err) != 0) {
-		/* No daemon there: the socket may be the wrong one. */
-		int absent = err.code == -ENOENT || err.code == -ECONNREFUSED;
-		fprintf(errout, "banger: status: %s%s\n", err.msg,
-			absent ? "; start bangerd, or point --socket (or --system) at the one that runs" : "");
+		/* No daemon there: the socket may be the wrong one. Refused: it
+		 * is someone else's (the system one is root's, in a 0700
+		 * directory), and the user should hear whose and what to run. */
+		const char *hint = "";
+		if (err.code == -ENOENT || err.code == -ECONNREFUSED)
+			hint = "; start bangerd, or point --socket (or --system) at the one that runs";
+		else if ((err.code == -EACCES || err.code == -EPERM) && popts.system && geteuid() != 0)
+			hint = "; the system daemon's socket is root's: run 'sudo banger status --system'";
+		else if (err.code == -EACCES || err.code == -EPERM)
+			hint = "; the socket belongs to another user: run banger as that user";
+		fprintf(errout, "banger: status: %s%s\n", err.msg, hint);
 		return 1;
 	}
 	if (json)

@@ -91,6 +91,26 @@ check_only() {
 	[[ "$stderr" == *"cannot stage"* ]]
 }
 
+# An ordinary user asking the system daemon meets a socket in a 0700
+# directory of root's. Here /run is a tmpfs of a private mount namespace,
+# and banger a copy that uid 65534 can reach wherever the tree is.
+@test "status --system as an ordinary user: the socket is root's, and what to run instead" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	local own
+	own=$(mktemp -d /tmp/banger-status.XXXXXX)
+	chmod 755 "$own"
+	install -m 0755 "$BANGER" "$own/banger"
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0700 /run/banger &&
+		exec setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all "$1" status --system' \
+		_ "$own/banger"
+	rm -rf "$own"
+	echo "exit $status: $stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "banger: status: nothing answers on /run/banger/bangerd.sock: Permission denied; the system daemon's socket is root's: run 'sudo banger status --system'" ]]
+}
+
 @test "usage errors exit 64" {
 	for args in "update" "update --check-only" "update --from x --state-dir a --db b --check-only" "update --from x --check-only --sha256 abc" \
 		    "update --from x --no-restart --restart-cmd y" "update --from x --minisig s" \
