@@ -182,9 +182,10 @@ static int policy_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return usage_error("policy", errout, "%s takes one FILE", argv[1]);
 	struct sandbox_policy *p;
 	struct banger_error err = { 0 };
-	/* Not prefixed: a parse error is "FILE:LINE: reason", like a compiler's. */
+	/* "banger: FILE:LINE: reason": the program first, as every other
+	 * message of banger's (and a compiler's driver) says it. */
 	if (policy_load(argv[2], &p, &err) != 0) {
-		fprintf(errout, "%s\n", err.msg);
+		fprintf(errout, "banger: %s\n", err.msg);
 		return 1;
 	}
 	int rc = 0;

@@ -129,13 +129,16 @@ check_only() {
 	[ "$status" -eq 64 ]
 }
 
-@test "policy check accepts the shipped policy and rejects a broken one with file:line" {
+@test "policy check accepts the shipped policy and rejects a broken one with banger: file:line" {
 	run "$BANGER" policy check "$BATS_TEST_DIRNAME/../../policy/check-migrations.policy"
 	[ "$status" -eq 0 ]
 	printf 'default kill\nread\nfrobnicate_syscall\n' > "$WORK/bad.policy"
 	run --separate-stderr "$BANGER" policy check "$WORK/bad.policy"
 	[ "$status" -ne 0 ]
-	[[ "$stderr" == "$WORK/bad.policy:3: "* ]]
+	[[ "$stderr" == "banger: $WORK/bad.policy:3: "* ]]
+	run --separate-stderr "$BANGER" policy check "$WORK/missing.policy"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "banger: cannot open policy $WORK/missing.policy: No such file or directory" ]]
 }
 
 @test "policy show prints the compiled filter" {
