@@ -1,6 +1,6 @@
 /* paths.h - where the state dir, the database and the control socket are.
  *
- * The rules are CONTRACT.md's "Paths" table:
+ * The rules are docs/CONTRACT.md's "Paths" table:
  *   system mode: /var/lib/banger, /var/lib/banger/banger.db,
  *                /run/banger/bangerd.sock
  *   user mode:   $XDG_STATE_HOME/banger (absolute XDG_STATE_HOME only, as the

@@ -14,7 +14,7 @@
 #include "banger/error.h"
 #include "banger/paths.h"
 
-/* Exit codes, CONTRACT.md "banger update". */
+/* Exit codes, docs/CONTRACT.md "banger update". */
 enum update_exit {
 	UPDATE_EXIT_OK = 0,
 	UPDATE_EXIT_MIGRATIONS_NEEDED = 1,	/* --check-only */

@@ -16,7 +16,7 @@
 #include "banger/update.h"
 #include "banger_config.h"
 
-/* The synopses are CONTRACT.md's, wrapped at 80 columns (status also names
+/* The synopses are docs/CONTRACT.md's, wrapped at 80 columns (status also names
  * --state-dir, which it takes as every command does); each command's --help
  * adds a line or two per option with its default. tests/integration/
  * docs.bats checks that every option listed here is accepted and that the
@@ -182,9 +182,10 @@ static int policy_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return usage_error("policy", errout, "%s takes one FILE", argv[1]);
 	struct sandbox_policy *p;
 	struct banger_error err = { 0 };
-	/* Not prefixed: a parse error is "FILE:LINE: reason", like a compiler's. */
+	/* "banger: FILE:LINE: reason": the program first, as every other
+	 * message of banger's (and a compiler's driver) says it. */
 	if (policy_load(argv[2], &p, &err) != 0) {
-		fprintf(errout, "%s\n", err.msg);
+		fprintf(errout, "banger: %s\n", err.msg);
 		return 1;
 	}
 	int rc = 0;
@@ -243,10 +244,17 @@ static int status_command(int argc, char *argv[], FILE *out, FILE *errout)
 		return UPDATE_EXIT_USAGE;
 	}
 	if (control_status(paths.socket, 3000, &st, &err) != 0) {
-		/* No daemon there: the socket may be the wrong one. */
-		int absent = err.code == -ENOENT || err.code == -ECONNREFUSED;
-		fprintf(errout, "banger: status: %s%s\n", err.msg,
-			absent ? "; start bangerd, or point --socket (or --system) at the one that runs" : "");
+		/* No daemon there: the socket may be the wrong one. Refused: it
+		 * is someone else's (the system one is root's, in a 0700
+		 * directory), and the user should hear whose and what to run. */
+		const char *hint = "";
+		if (err.code == -ENOENT || err.code == -ECONNREFUSED)
+			hint = "; start bangerd, or point --socket (or --system) at the one that runs";
+		else if ((err.code == -EACCES || err.code == -EPERM) && popts.system && geteuid() != 0)
+			hint = "; the system daemon's socket is root's: run 'sudo banger status --system'";
+		else if (err.code == -EACCES || err.code == -EPERM)
+			hint = "; the socket belongs to another user: run banger as that user";
+		fprintf(errout, "banger: status: %s%s\n", err.msg, hint);
 		return 1;
 	}
 	if (json)

@@ -2,9 +2,11 @@
 # WORK, SECTION and the BENCH_* settings. Nothing here asserts a time: a
 # section records numbers and ratios, and whether each met its aim.
 
+# shellcheck disable=SC2034 # read by the files that source this one
 MEASURE=$BUILD/tests/measure
 FIXTURE=$BUILD/tests/fixture
 BANGERD=$BUILD/bangerd
+# shellcheck disable=SC2034 # read by the files that source this one
 BANGER=$BUILD/banger
 
 # result ID MEASUREMENT RESULT AIM VERDICT: one row of the summary table.
@@ -50,7 +52,7 @@ new_db() {
 # falls on every command alike. OUT gets {"name": [seconds...]} with every
 # run of every round.
 hf() {
-	local out=$1 rounds=$2 runs=$3 warmup=$4 r i order
+	local out=$1 rounds=$2 runs=$3 warmup=$4 r i
 	local per=$(((runs + rounds - 1) / rounds))
 	local n=${#HF_NAMES[@]}
 	echo '{}' > "$out"

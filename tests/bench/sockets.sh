@@ -88,6 +88,7 @@ one() {
 	rc=0
 	inbox banger update --system --from "$from" --timeout 60 > /dev/null 2> "$WORK/sockets-update.err" || rc=$?
 	sleep 0.3
+	# shellcheck disable=SC2016 # expanded by the box's sh, not here
 	inbox sh -c 'kill -TERM "$(cat /tmp/loop.pid)"'
 	for _ in $(seq 200); do inbox grep -q '^requests=' /tmp/loop.out && break; sleep 0.02; done
 	local line
@@ -142,6 +143,7 @@ for scenario in update rollback; do
 done
 
 {
+	# shellcheck disable=SC2016 # backquotes of markdown in the printf text, not a command
 	cat <<-MD
 	## 6. Requests during an update, under a real systemd
 

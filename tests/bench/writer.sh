@@ -127,9 +127,9 @@ quart() { awk '{ print $3 }' "$dir/$1.ratios" | sort -g | awk -v q="$2" '{ a[NR]
 	| --- | --- | --- | --- | --- |
 	MD
 	for mode in "${modes[@]}"; do
-		loop="-"
-		[ "$mode" = null ] || loop="$(field "$mode" runs) runs, $(field "$mode" cpu_pct) % of a CPU, $(field "$mode" codes)"
-		echo "| $mode: $(describe "$mode") | $(pct "$(med "$mode")") % ($(quart "$mode" 0.25) - $(quart "$mode" 0.75)) | $(pairs "$mode") | $(fmt '%.0f' "$(awk '{ print $2 }' "$dir/$mode.ratios" | median)") | $loop |"
+		cell="-"
+		[ "$mode" = null ] || cell="$(field "$mode" runs) runs, $(field "$mode" cpu_pct) % of a CPU, $(field "$mode" codes)"
+		echo "| $mode: $(describe "$mode") | $(pct "$(med "$mode")") % ($(quart "$mode" 0.25) - $(quart "$mode" 0.75)) | $(pairs "$mode") | $(fmt '%.0f' "$(awk '{ print $2 }' "$dir/$mode.ratios" | median)") | $cell |"
 	done
 	echo
 	echo "Aim: the writer keeps >= 98 % of its rate with a check every 10 ms: bare $(pct "$bare_r") % ($(verdict "$bare_r" '>=' 0.98)), sandboxed $(pct "$sand_r") % ($(verdict "$sand_r" '>=' 0.98))."

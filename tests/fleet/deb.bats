@@ -9,8 +9,11 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
+	# shellcheck disable=SC2010,SC2012 # our own build's package names: no blanks nor newlines
 	DEB_A=$(ls "$BANGER_BUILD"/banger_*.deb 2>/dev/null | grep -v dbgsym | head -1)
+	# shellcheck disable=SC2012 # our own build's package names: no blanks nor newlines
 	DEB_B=$(ls "$BANGER_BUILD"/deb-0.0.2/banger_0.0.2_*.deb 2>/dev/null | head -1)
+	# shellcheck disable=SC2015 # skip when either is missing, as meant
 	[ -n "$DEB_A" ] && [ -n "$DEB_B" ] ||
 		skip "the packages are not built (make check builds them, as root)"
 	fleet_setup install_deb_b
@@ -33,6 +36,7 @@ install_deb_b() {
 
 pkg_state() {
 	local k=$1
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 	on "$k" dpkg-query -W -f='${Status} ${Version}\n' banger
 	host_state "$k" | sed 's|/usr/local/bin|/usr/bin|'
 	on "$k" sha256sum /usr/bin/bangerd /usr/bin/banger
@@ -58,6 +62,7 @@ pkg_state() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^PLAY \[Update in batches' <<< "$output")" -eq 3 ]
 	for ((k = 1; k <= N; k++)); do
+		# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 		[ "$(on "$k" dpkg-query -W -f='${Status} ${Version}' banger)" = "install ok installed $A" ]
 		[ "$(status_of "$k" .version)" = "$A" ]
 		[ "$(status_of "$k" .schema.state)" = compatible ]
@@ -76,7 +81,7 @@ pkg_state() {
 	[ "$(grep -c 'changed=0 ' <<< "$recap")" -eq "$N" ]
 	[ "$(jq -r '[.[].result] | unique | join(" ")' "$SUMMARY")" = unchanged ]
 
-	for ((k = 1; k <= N; k++)); do BEFORE[$k]=$(pkg_state "$k"); done
+	for ((k = 1; k <= N; k++)); do BEFORE[k]=$(pkg_state "$k"); done
 	rollout -e banger_deb="$DEB_B"
 	echo "$output" | tail -30
 	[ "$status" -ne 0 ]

@@ -7,6 +7,7 @@ load ../integration/helpers
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 FLEET=$REPO/tests/fleet/fleet
 PLAYBOOK=$REPO/packaging/ansible/rollout.yml
+# shellcheck disable=SC2034 # read by the .bats files that load this one
 HOOKS=$BANGER_BUILD/hooks
 SDB=/var/lib/private/banger/banger.db	# where DynamicUser keeps the system database
 N=${FLEET_HOSTS:-3}
@@ -27,6 +28,7 @@ fleet_setup() {
 	for ((k = 1; k <= N; k++)); do "${1:-install_old_release}" "$k" & done
 	wait_all
 	RELEASE=$STAGED_BANGERD
+	# shellcheck disable=SC2034 # read by the .bats files that load this one
 	NEW_VERSION=$("$RELEASE" --version)
 	SUMMARY=$FLEETD/summary.json
 }
@@ -103,6 +105,7 @@ rollout_bg() {
 
 rollout_wait() {
 	status=0
+	# shellcheck disable=SC2034 # bats' status, read by the test that waits
 	wait "$PLAY_PID" || status=$?
 	PLAY_PID=
 	output=$(cat "$FLEETD/play.log")

@@ -25,8 +25,8 @@ remember() {
 	local k
 	for ((k = 1; k <= N; k++)); do
 		# (list refuses a database newer than it: the state below has every row)
-		ROWS[$k]=$(on "$k" "$FIXTURE" list "$SDB" 2>/dev/null || echo "(newer schema)")
-		BEFORE[$k]=$(host_state "$k")
+		ROWS[k]=$(on "$k" "$FIXTURE" list "$SDB" 2>/dev/null || echo "(newer schema)")
+		BEFORE[k]=$(host_state "$k")
 	done
 }
 
@@ -142,7 +142,7 @@ remember() {
 	wait "$PLAY_PID" || true
 	PLAY_PID=
 	mv "$FLEETD/play.log" "$FLEETD/killed.log"
-	cat "$FLEETD/killed.log" | tail -5
+	tail -5 "$FLEETD/killed.log"
 	! grep -q '^PLAY RECAP' "$FLEETD/killed.log" || false
 	# (and batches of another size: banger_serial, spelt without spaces)
 	rollout -e banger_release="$RELEASE" -e 'banger_serial=[2,"100%"]'

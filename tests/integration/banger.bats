@@ -19,6 +19,7 @@ check_only() {
 	check_only --from "$STAGED_BANGERD"
 	[ "$status" -eq 1 ]
 	[ "$output" = "migrations needed: pending [3] (binary will apply on first Open)" ]
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	"$BANGERD" --db "$DB" --migrate
 	check_only --from "$STAGED_BANGERD"
 	[ "$status" -eq 0 ]
@@ -82,6 +83,7 @@ check_only() {
 
 @test "a staging directory that cannot be written: a clear error, exit 4" {
 	[ "$(id -u)" -eq 0 ] || skip "root needed for a read-only bind mount"
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		mount --bind -o ro "$1" "$1" && exec "$2" update --check-only --from "$3" --target "$1/bangerd" --db "$4"' \
 		_ "$WORK/bin" "$BANGER" "$STAGED_BANGERD" "$DB"
@@ -89,10 +91,31 @@ check_only() {
 	[[ "$stderr" == *"cannot stage"* ]]
 }
 
+# An ordinary user asking the system daemon meets a socket in a 0700
+# directory of root's. Here /run is a tmpfs of a private mount namespace,
+# and banger a copy that uid 65534 can reach wherever the tree is.
+@test "status --system as an ordinary user: the socket is root's, and what to run instead" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	local own
+	own=$(mktemp -d /tmp/banger-status.XXXXXX)
+	chmod 755 "$own"
+	install -m 0755 "$BANGER" "$own/banger"
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0700 /run/banger &&
+		exec setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all "$1" status --system' \
+		_ "$own/banger"
+	rm -rf "$own"
+	echo "exit $status: $stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "banger: status: nothing answers on /run/banger/bangerd.sock: Permission denied; the system daemon's socket is root's: run 'sudo banger status --system'" ]]
+}
+
 @test "usage errors exit 64" {
 	for args in "update" "update --check-only" "update --from x --state-dir a --db b --check-only" "update --from x --check-only --sha256 abc" \
 		    "update --from x --no-restart --restart-cmd y" "update --from x --minisig s" \
 		    "update --from x --timeout 0 --check-only" "update --from x --bogus" "frobnicate" ""; do
+		# shellcheck disable=SC2086 # a list of words, split on purpose
 		run --separate-stderr "$BANGER" $args
 		[ "$status" -eq 64 ] || { echo "args '$args' -> $status"; false; }
 		[[ "$stderr" == *"usage: banger"* ]]
@@ -106,13 +129,16 @@ check_only() {
 	[ "$status" -eq 64 ]
 }
 
-@test "policy check accepts the shipped policy and rejects a broken one with file:line" {
+@test "policy check accepts the shipped policy and rejects a broken one with banger: file:line" {
 	run "$BANGER" policy check "$BATS_TEST_DIRNAME/../../policy/check-migrations.policy"
 	[ "$status" -eq 0 ]
 	printf 'default kill\nread\nfrobnicate_syscall\n' > "$WORK/bad.policy"
 	run --separate-stderr "$BANGER" policy check "$WORK/bad.policy"
 	[ "$status" -ne 0 ]
-	[[ "$stderr" == "$WORK/bad.policy:3: "* ]]
+	[[ "$stderr" == "banger: $WORK/bad.policy:3: "* ]]
+	run --separate-stderr "$BANGER" policy check "$WORK/missing.policy"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "banger: cannot open policy $WORK/missing.policy: No such file or directory" ]]
 }
 
 @test "policy show prints the compiled filter" {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# bangerd's offline commands, as CONTRACT.md states them, on real databases
+# bangerd's offline commands, as docs/CONTRACT.md states them, on real databases
 # made by real builds: this tree (migrations 1-3) and the "older releases"
 # release-1 and release-2 (make BANGER_MAX_MIGRATION=N).
 
@@ -82,6 +82,7 @@ teardown() { common_teardown; }
 	run --separate-stderr "$BANGERD" --db "$DB" --check-migrations
 	[ "$status" -eq 3 ]
 	[ -z "$output" ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
 	[[ "$stderr" == *"not a SQLite database"* ]]
 }
@@ -122,6 +123,7 @@ teardown() { common_teardown; }
 @test "usage errors exit 64 with the usage on stderr" {
 	for args in "--bogus" "--check-migrations --migrate" "--json" "--state-dir /a --db /b --check-migrations" \
 		    "--check-migrations stray" "--db"; do
+		# shellcheck disable=SC2086 # a list of words, split on purpose
 		run --separate-stderr "$BANGERD" $args
 		[ "$status" -eq 64 ] || { echo "args: $args -> $status"; false; }
 		[[ "$stderr" == *"usage: bangerd"* ]]
@@ -188,6 +190,7 @@ teardown() { common_teardown; }
 	"$FIXTURE" exec "$WORK/sys.db" "INSERT INTO schema_migrations VALUES (42, 'x', 'y')"
 	# A private tmpfs over /var/lib, visible to this command only: the host's
 	# /var/lib is never touched.
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run unshare --mount --propagation private sh -c '
 		mount -t tmpfs tmpfs /var/lib && mkdir /var/lib/banger &&
 		cp "$1" /var/lib/banger/banger.db && exec "$2" --system --check-migrations' _ "$WORK/sys.db" "$BANGERD"

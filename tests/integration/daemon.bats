@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031,SC2119 # start_daemon's argument is optional: the calls without one mean no argument; each @test runs in a subshell of its own: what one sets is meant for it alone
 # bangerd serving on a real Unix socket, and banger status asking it.
 
 load helpers
@@ -57,6 +58,7 @@ teardown() {
 	start_daemon
 	run --separate-stderr "$BANGERD" --db "$DB" --socket "$SOCK"
 	[ "$status" -ne 0 ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[[ "$stderr" == *"another bangerd already serves"* ]]
 	run "$BANGER" status --socket "$SOCK"
 	[ "$status" -eq 0 ]
@@ -84,7 +86,7 @@ teardown() {
 @test "clients that connect and say nothing do not block the others" {
 	start_daemon
 	local silent=()
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		"$LISTEN" silent "$SOCK" - 20 > /dev/null &
 		silent+=($!)
 	done

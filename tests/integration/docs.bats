@@ -26,6 +26,47 @@ MAN=$BATS_TEST_DIRNAME/../../packaging/man
 	done
 }
 
+# mandoc's strictest lint, and man-pages(7)'s order of the sections it
+# names (a page's own sections, such as STEPS, may stand between them).
+@test "mandoc -T lint -W all: no finding; the sections in man-pages(7)'s order" {
+	command -v mandoc >/dev/null || { echo "mandoc is not installed: make deps installs it"; return 1; }
+	run mandoc -T lint -W all "$MAN"/*.[1-8]
+	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; return 1; }
+	local order="NAME SYNOPSIS CONFIGURATION DESCRIPTION OPTIONS EXIT_STATUS RETURN_VALUE ERRORS
+		ENVIRONMENT FILES ATTRIBUTES VERSIONS STANDARDS HISTORY NOTES CAVEATS BUGS EXAMPLES
+		AUTHORS REPORTING_BUGS COPYRIGHT SEE_ALSO" page sections rank last name
+	for page in "$MAN"/*.[1-8]; do
+		sections=$(sed -n 's/^\.SH "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$page" | tr ' ' _)
+		last=0
+		for name in $sections; do
+			rank=$(tr -s ' \t\n' '\n' <<<"$order" | grep -nx "$name" | cut -d: -f1)
+			[ -n "$rank" ] || continue	# a section of the page's own
+			[ "$rank" -gt "$last" ] || { echo "$(basename "$page"): $name out of order: $(tr "\n" " " <<<"$sections")"; return 1; }
+			last=$rank
+		done
+	done
+	# what each page was missing (issue 25)
+	grep -qx '.SH DESCRIPTION' "$MAN/banger.1"
+	grep -qx '.SH EXAMPLES' "$MAN/banger-policy.5"
+	for name in ENVIRONMENT FILES EXAMPLES; do
+		grep -qx ".SH $name" "$MAN/banger-update.8" || { echo "banger-update.8: no $name"; return 1; }
+	done
+	[ "$(sed -n 's/^\.SH //p' "$MAN/banger-update.8" | sed -n '4p')" = OPTIONS ]	# before the long sections
+	local env
+	env=$(sed -n '/^\.SH ENVIRONMENT/,/^\.SH /p' "$MAN/banger-update.8")
+	for word in BANGER_ALLOW_INCOMPATIBLE BANGER_STATE_DIR BANGER_UPDATE_DIR; do
+		grep -q "$word" <<<"$env" || { echo "banger-update.8: ENVIRONMENT lacks $word"; return 1; }
+	done
+	env=$(sed -n '/^\.SH FILES/,/^\.SH /p' "$MAN/banger-update.8")
+	for word in 'update.journal' 'TARGET.prev' 'DB.pre\\-update'; do
+		grep -q "$word" <<<"$env" || { echo "banger-update.8: FILES lacks $word"; return 1; }
+	done
+	env=$(sed -n '/^\.SH ENVIRONMENT/,/^\.SH /p' "$MAN/bangerd.8")
+	for word in BANGER_STATE_DIR XDG_STATE_HOME XDG_RUNTIME_DIR LISTEN_FDS LISTEN_PID NOTIFY_SOCKET; do
+		grep -q "$word" <<<"$env" || { echo "bangerd.8: ENVIRONMENT lacks $word"; return 1; }
+	done
+}
+
 @test "the man pages name every exit code of banger update" {
 	for code in 0 1 2 3 4 5 6 64 75; do
 		grep -q "^\.B $code\$" "$MAN/banger-update.8" || { echo "exit $code missing"; false; }
@@ -57,6 +98,7 @@ MAN=$BATS_TEST_DIRNAME/../../packaging/man
 # complete WORDS...: what bash completion offers for the last word.
 complete_words() {
 	local prog=$1
+	# shellcheck disable=SC1090 # the completion named by $prog: tests/shellcheck checks each on its own
 	source "$BATS_TEST_DIRNAME/../../packaging/completions/$prog"
 	COMP_WORDS=("$@")
 	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
@@ -98,6 +140,7 @@ sorted() { tr ' ' '\n' | sed '/^$/d' | sort; }
 	touch a-file
 	for prog in "banger status" "banger update" bangerd; do
 		local bin=$BANGER_BUILD/$prog
+		# shellcheck disable=SC2086 # "banger status": the program and its command, split on purpose
 		while read -r opt arg; do
 			words=$(complete_words $prog "$opt" "")
 			if [ -n "$arg" ]; then
@@ -117,9 +160,11 @@ sorted() { tr ' ' '\n' | sed '/^$/d' | sort; }
 	local prog bin opt arg
 	for prog in "banger status" "banger update" bangerd; do
 		bin=$BANGER_BUILD/$prog
+		# shellcheck disable=SC2086 # the program and its command, and no x when the option takes none: split on purpose
 		while read -r opt arg; do
 			# A trailing argument stops every command before it acts.
 			run --separate-stderr $bin "$opt" ${arg:+x} unexpected
+			# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 			[[ "$stderr" != *"unknown option"* ]] || { echo "$prog $opt: $stderr"; false; }
 		done < <(help_options $bin)
 	done

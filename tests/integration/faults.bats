@@ -29,6 +29,7 @@ serve_fake() {	# serve_fake MODE LINE: a fake daemon on $WORK/sock
 	start=$SECONDS
 	run --separate-stderr timeout 20 "$BANGER" status --socket "$WORK/sock"
 	[ "$status" -eq 1 ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[[ "$stderr" == *"no answer within 3000 ms"* ]]
 	[ $((SECONDS - start)) -lt 10 ]
 }
@@ -46,6 +47,7 @@ serve_fake() {	# serve_fake MODE LINE: a fake daemon on $WORK/sock
 }
 
 @test "a database locked by a writer past every timeout: exit 3 naming BUSY, in seconds, nothing changed" {
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	"$BANGERD" --db "$DB" --migrate
 	"$FIXTURE" exec "$DB" "PRAGMA journal_mode = DELETE"
 	hold "$DB" delete open "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)

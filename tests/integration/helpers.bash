@@ -1,7 +1,9 @@
 # Shared by the bats suites. BANGER_BUILD is set by tests/run (default: build).
 BANGER_BUILD=${BANGER_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
 BANGERD=$BANGER_BUILD/bangerd
+# shellcheck disable=SC2034 # read by the .bats files that load this one
 BANGERD_R1=$BANGER_BUILD/release-1/bangerd	# knows migrations 1
+# shellcheck disable=SC2034 # read by the .bats files that load this one
 BANGERD_R2=$BANGER_BUILD/release-2/bangerd	# knows migrations 1 2
 FIXTURE=$BANGER_BUILD/tests/fixture
 # The bangerd that banger stages and runs in the sandbox (unsanitized in

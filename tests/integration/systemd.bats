@@ -60,7 +60,9 @@ teardown() { rm -rf "$DEST"; }
 		grep -qx 'WantedBy=sockets.target' "$dir/bangerd.socket"
 		# the socket's directory is the socket unit's: a RuntimeDirectory=
 		# of the service would remove it at every stop
-		! grep -q '^RuntimeDirectory' "$dir/bangerd.service"
+		if grep -q '^RuntimeDirectory' "$dir/bangerd.service"; then
+			echo "$dir/bangerd.service has a RuntimeDirectory="; return 1
+		fi
 	done
 	grep -qx 'ListenStream=/run/banger/bangerd.sock' "$sys/bangerd.socket"
 	grep -qx 'ListenStream=%t/banger/bangerd.sock' "$user/bangerd.socket"

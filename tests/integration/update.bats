@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each @test runs in a subshell of its own: what one sets is meant for it alone
 # banger update end to end: a real old bangerd (release 0.0.2) serving a
 # real database on a real socket, replaced by this tree's bangerd through a
 # --restart-cmd that stops the running daemon and starts the target again.
@@ -65,6 +66,7 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 
 @test "migrations needed: swapped, migrated, data kept, backup made, new daemon healthy" {
 	update --from "$STAGED_BANGERD"
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$output" = "updated: 0.0.2 -> $("$BANGERD" --version)" ]
@@ -244,6 +246,7 @@ kill_at() {
 @test "a staging directory that fills up: a clear error, nothing left behind" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root for a small tmpfs"
 	size=$(( $(stat -c %s "$INST/bin/bangerd") + $(stat -c %s "$INST/bin/banger") + 65536 ))
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		cp -a "$1" "$1.orig" && mount -t tmpfs -o size=$2 tmpfs "$1" && cp -a "$1.orig/." "$1/" &&
 		"$1/banger" update --state-dir "$3" --no-restart --from "$4"; rc=$?
@@ -270,6 +273,7 @@ backup_on_full_disk() {
 	DB_SHA=$(sha256sum < "$DB")
 	size=$(( $(du -sb --apparent-size "$STATE" | cut -f1) + 65536 ))
 	[ "$(stat -c %s "$DB")" -gt 131072 ]	# the backup cannot fit
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		cp -a "$1" "$1.orig" && mount -t tmpfs -o size=$2 tmpfs "$1" && cp -a "$1.orig/." "$1/" &&
 		"$3" update --state-dir "$1" --no-restart --from "$4"; rc=$?
@@ -389,6 +393,7 @@ assert_untouched() {
 @test "a target that a Debian package owns is refused: use apt" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root for a private mount"
 	command -v dpkg-query >/dev/null || skip "no dpkg"
+	# shellcheck disable=SC2034 # only whether dpkg lists the file matters
 	owned=$(dpkg-query -L jq | grep '^/usr/share/doc/jq/copyright$') || skip "jq's copyright file not listed"
 	# In a private mount namespace, jq's doc directory is a scratch copy
 	# holding our old bangerd under that name: a broken refusal could only
@@ -396,6 +401,7 @@ assert_untouched() {
 	mkdir "$WORK/fakedoc"
 	cp "$INST/bin/bangerd" "$WORK/fakedoc/copyright"
 	sum=$(sha256sum < "$WORK/fakedoc/copyright")
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		mount --bind "$1" /usr/share/doc/jq &&
 		exec "$2" update --state-dir "$3" --no-restart --target /usr/share/doc/jq/copyright --from "$4"' \
@@ -403,6 +409,7 @@ assert_untouched() {
 	[ "$status" -eq 4 ]
 	[[ "$stderr" == *"belongs to the Debian package jq: update it with apt"* ]]
 	[ "$(sha256sum < "$WORK/fakedoc/copyright")" = "$sum" ]
+	# shellcheck disable=SC2010,SC2143 # names we made; a bare ! would not fail a bats test
 	[ -z "$(ls -A "$WORK/fakedoc" | grep -v copyright)" ]
 }
 

@@ -16,6 +16,7 @@ same_answer() {
 	local expect=$1 before bare bare_rc sandboxed sandboxed_rc
 	before=$(dir_state "$WORK")
 	bare_rc=0 sandboxed_rc=0
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	bare=$("$BANGERD" --db "$DB" --check-migrations 2>/dev/null) || bare_rc=$?
 	[ "$(dir_state "$WORK")" = "$before" ]
 	sandboxed=$("$BANGER" update --check-only --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each @test runs in a subshell of its own: what one sets is meant for it alone
 # The Debian package under a real systemd: dpkg -i, upgrade, downgrade and
 # purge inside a box, with the unit that dh_installsystemd enables, starts
 # and restarts, and the preinst's migration guard (banger-update(8), THE
@@ -9,8 +10,11 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
+	# shellcheck disable=SC2012 # our own build's package names: no blanks nor newlines
 	DEB_A=$(ls "$BANGER_BUILD"/banger_*.deb 2>/dev/null | head -1)
+	# shellcheck disable=SC2012 # our own build's package names: no blanks nor newlines
 	DEB_B=$(ls "$BANGER_BUILD"/deb-0.0.2/banger_0.0.2_*.deb 2>/dev/null | head -1)
+	# shellcheck disable=SC2015 # skip when either is missing, as meant
 	[ -n "$DEB_A" ] && [ -n "$DEB_B" ] ||
 		skip "the packages are not built (make check builds them, as root)"
 	box_setup
@@ -35,9 +39,11 @@ teardown() { box_teardown; }
 # dpkg -i DEB, which must succeed.
 install_ok() {
 	run --separate-stderr inbox dpkg -i "$1"
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[ "$status" -eq 0 ] || { echo "dpkg -i $1: exit $status: $output$stderr"; false; }
 }
 
+# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 installed() { inbox dpkg-query -W -f='${Status} ${Version}' banger 2>/dev/null || true; }
 
 # Rows at schema N, written beside the running daemon; LIST is what they
@@ -59,7 +65,9 @@ box_hold_lock() {
 		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
 		INSERT INTO images (name, digest, size_bytes, created_at)
 		SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n" < "$fifo" > "$BOXD/.holder-out" &
+	# shellcheck disable=SC2034 # read by hold_kill and the teardown
 	HOLDER_PID=$!
+	# shellcheck disable=SC2034 # read by hold_kill and the teardown
 	exec {HOLDER_IN}> "$fifo"
 	rm -f "$fifo"
 	for _ in $(seq 100); do
@@ -92,14 +100,15 @@ box_hold_lock() {
 	run --separate-stderr inbox dpkg --purge banger
 	echo "$output$stderr"
 	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2143 # a bare ! would not fail a bats test
 	[ -z "$(installed | grep -v '^unknown ok not-installed')" ]
 	for f in $files; do
 		inbox test -d "$f" && continue
 		! inbox test -e "$f" || { echo "left behind: $f"; false; }
 	done
-	! inbox test -e /var/lib/banger
-	! inbox test -e /var/lib/private/banger
-	! inbox test -e /usr/share/banger
+	inbox test ! -e /var/lib/banger
+	inbox test ! -e /var/lib/private/banger
+	inbox test ! -e /usr/share/banger
 	[ -z "$(inbox find /etc/systemd/system -name 'bangerd*')" ]
 	[ "$(inbox systemctl is-active bangerd.service)" != active ]
 }

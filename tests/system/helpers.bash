@@ -6,6 +6,7 @@ load ../integration/helpers
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 BOX=$REPO/tests/system/box
+# shellcheck disable=SC2034 # read by the .bats files that load this one
 HOOKS=$BANGER_BUILD/hooks
 SDB=/var/lib/private/banger/banger.db	# where DynamicUser keeps the system database
 
@@ -38,7 +39,9 @@ install_old_release() {
 	inbox systemctl daemon-reload
 	inbox systemctl enable --now bangerd.service 2>/dev/null
 	wait_active
+	# shellcheck disable=SC2034 # read by the .bats files that load this one
 	OLD_SHA=$(box_sha /usr/local/bin/bangerd)
+	# shellcheck disable=SC2034 # read by the .bats files that load this one
 	BIN_BEFORE=$(inbox ls -A /usr/local/bin)
 }
 
@@ -57,7 +60,9 @@ wait_active() {
 # database's owner).
 seed_rows() {
 	inbox "$FIXTURE" seed "$SDB" 2
+	# shellcheck disable=SC2034 # read by the .bats files that load this one
 	DUMP=$(inbox "$FIXTURE" dump "$SDB")	# every row of every table, applied_at included
+	# shellcheck disable=SC2034 # read by the .bats files that load this one
 	ROWS=$(inbox "$FIXTURE" list "$SDB")	# the images and VMs, whatever the schema
 }
 

@@ -30,6 +30,7 @@ teardown() { box_teardown; }
 @test "bangerd --check-migrations --system as root, on the live database: the verdict, nothing created or changed" {
 	before=$(state_listing)
 	run --separate-stderr inbox /usr/local/bin/bangerd --check-migrations --system
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$output" = "compatible: applied [1 2]" ]
@@ -117,6 +118,7 @@ teardown() { box_teardown; }
 		--from '$STAGED_BANGERD' > /tmp/update.out 2>&1 & echo \$! > /tmp/update.pid"
 	for _ in $(seq 200); do inbox grep -q paused /tmp/update.out && break; sleep 0.05; done
 	inbox grep -q paused /tmp/update.out
+	# shellcheck disable=SC2016 # expanded by the box's sh, not here
 	inbox sh -c 'kill -9 $(cat /tmp/update.pid)'
 	run --separate-stderr inbox banger update --recover --system
 	echo "$stderr"

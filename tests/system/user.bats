@@ -65,6 +65,7 @@ user_version() { as_op banger status --json | jq -r .version; }
 @test "an update by the user restarts through systemctl --user: healthy, every row" {
 	pid=$(as_op banger status --json | jq -r .pid)
 	run --separate-stderr as_op banger update --from "$HOME_OP/rel/bangerd-new" --timeout 30
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"restart: systemd-user:bangerd.service"* ]]

@@ -33,6 +33,7 @@ loop_start() {
 # line in LOOP.
 loop_stop() {
 	sleep 0.3
+	# shellcheck disable=SC2016 # expanded by the box's sh, not here
 	inbox sh -c 'kill -TERM "$(cat /tmp/loop.pid)"'
 	for _ in $(seq 500); do inbox grep -q '^requests=' /tmp/loop.out && break; sleep 0.02; done
 	LOOP=$(inbox grep '^requests=' /tmp/loop.out)
@@ -113,6 +114,7 @@ start_user_units() {
 	start_user_units
 	loop_start $USOCK
 	run --separate-stderr uinbox banger update --from "$STAGED_BANGERD" --timeout 30
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	echo "$stderr"
 	loop_stop
 	[ "$status" -eq 0 ]
@@ -192,5 +194,6 @@ start_user_units() {
 	no_request_failed
 	[ "$(loop_field versions)" = 0.0.2 ]
 	[ "$(loop_field daemons)" = 2 ]
+	# shellcheck disable=SC2153 # DUMP is helpers.bash's (seed)
 	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
 }

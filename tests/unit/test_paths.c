@@ -1,4 +1,4 @@
-/* paths_resolve(): CONTRACT.md's "Paths" table. */
+/* paths_resolve(): docs/CONTRACT.md's "Paths" table. */
 #define _GNU_SOURCE
 #include "support.h"
 
