@@ -6,6 +6,9 @@ BUILD_DIR ?= build
 VERSION ?= 0.1.0
 # Empty: every migration in the registry. N: an "older release" knowing ids <= N.
 BANGER_MAX_MIGRATION ?=
+# 1: a test release with a migration 4 that fails on duplicate image digests
+# (src/store/migrations.c); never set for a real build.
+BANGER_TEST_BAD_MIGRATION ?= 0
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
@@ -51,6 +54,9 @@ TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
+# A release 0.2.0 whose migration 4 fails on duplicate image digests: what
+# the rehearsal must refuse before any swap.
+RELEASE_BAD := $(BUILD_DIR)/release-bad/bangerd
 
 # ansible-core, python3-apt (its apt module, which would otherwise fetch it),
 # openssh-server, yamllint and ansible-lint: the fleet rollout
@@ -68,8 +74,8 @@ all: $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger
 # different setting rebuilds exactly what depends on it.
 $(CONFIG_H): FORCE
 	@mkdir -p $(@D)
-	@printf '#define BANGER_VERSION "%s"\n#define BANGER_MAX_MIGRATION %s\n' \
-		'$(VERSION)' '$(or $(BANGER_MAX_MIGRATION),INT64_MAX)' > $@.tmp
+	@printf '#define BANGER_VERSION "%s"\n#define BANGER_MAX_MIGRATION %s\n#define BANGER_TEST_BAD_MIGRATION %s\n' \
+		'$(VERSION)' '$(or $(BANGER_MAX_MIGRATION),INT64_MAX)' '$(BANGER_TEST_BAD_MIGRATION)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 # The check's policy, compiled at build time into a BPF program that banger
@@ -136,6 +142,8 @@ $(BUILD_DIR)/tests/hostile/selfinterp: tests/sandbox/selfinterp.c
 $(RELEASE_1) $(RELEASE_2): FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) SANITIZE= \
 		BANGER_MAX_MIGRATION=$(patsubst release-%,%,$(notdir $(@D))) $@
+$(RELEASE_BAD): FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.2.0 SANITIZE= BANGER_TEST_BAD_MIGRATION=1 $@
 
 # Install the build and test dependencies that are missing (Debian 12).
 deps:
@@ -192,7 +200,7 @@ $(HOOKS) &: FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/hooks BANGER_TEST_HOOKS=1 SANITIZE= $(HOOKS)
 
 .PHONY: all-tests
-all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
+all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(RELEASE_BAD) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
 
 
 
