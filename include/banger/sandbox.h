@@ -106,6 +106,18 @@ struct sandbox_spec {
 	bool mount_namespace;
 	const char *const *ns_data_paths;	/* NULL-terminated */
 	const char *const *ns_code_paths;	/* NULL-terminated */
+	/* A writable scratch (the rehearsal's), when scratch_bytes > 0: an
+	 * existing empty directory at scratch_path (absolute), private to the
+	 * caller. In a mount namespace a tmpfs of scratch_bytes (mode 0700,
+	 * owned by the child's identity, noexec) is mounted over it there:
+	 * the only writable mount, gone with the child. Landlock grants
+	 * beneath it, and nowhere else, the rights to read, create, write,
+	 * truncate and remove regular files; RLIMIT_FSIZE is scratch_bytes
+	 * instead of 0. Without a mount namespace the directory itself is
+	 * written, and Landlock is then the only fence: sandbox_run refuses
+	 * such a scratch on a kernel without Landlock (-EPERM). */
+	const char *scratch_path;
+	size_t scratch_bytes;
 };
 
 enum sandbox_outcome {
