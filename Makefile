@@ -41,7 +41,7 @@ BANGER_CFLAGS = -std=gnu11 $(HARDENING) $(WARNINGS) -Iinclude -I$(BUILD_DIR)/gen
 BANGER_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed $(SAN_LDFLAGS) $(LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard src/common/*.c src/store/*.c src/sandbox/*.c \
-	src/daemon/*.c src/update/*.c))
+	src/daemon/*.c src/control/*.c src/update/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD_DIR)/obj/%.o)
 LIB := $(BUILD_DIR)/libbanger.a
 CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
@@ -50,7 +50,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
 TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
 	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall \
-	$(BUILD_DIR)/tests/status_loop
+	$(BUILD_DIR)/tests/status_loop $(BUILD_DIR)/tests/crowd
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
@@ -58,12 +58,18 @@ RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
 # the rehearsal must refuse before any swap.
 RELEASE_BAD := $(BUILD_DIR)/release-bad/bangerd
 
+# What building needs: the package's Build-Depends (packaging/debian/control)
+# and a compiler. make deb installs these (and DEB_TOOLS), nothing else.
+BUILD_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev \
+	libsodium-dev systemd
+# What the suites need on top, which make check (make deps) installs:
 # ansible-core, python3-apt (its apt module, which would otherwise fetch it),
-# openssh-server, yamllint and ansible-lint: the fleet rollout
-# (packaging/ansible) and its suite, tests/fleet.
-DEB_DEPS := gcc make pkg-config libc6-dev libsqlite3-dev libseccomp-dev libcap-dev strace \
-	libsodium-dev libcmocka-dev bats jq util-linux minisign man-db groff-base systemd \
+# openssh-server (whose postinst starts an sshd: never for a build),
+# yamllint and ansible-lint for the fleet rollout (packaging/ansible) and
+# its suite, tests/fleet.
+TEST_DEPS := strace libcmocka-dev bats jq util-linux minisign man-db groff-base \
 	ansible-core python3-apt openssh-server yamllint ansible-lint
+DEB_DEPS := $(BUILD_DEPS) $(TEST_DEPS)
 
 .PHONY: all deps check check-sanitize check-valgrind lint faults demo clean install uninstall deb bench FORCE
 .DEFAULT_GOAL := all
@@ -82,6 +88,7 @@ $(CONFIG_H): FORCE
 # embeds: nothing to parse, no file to trust, at update time.
 POLICY_BPF_INC := $(BUILD_DIR)/gen/check_migrations_bpf.inc
 $(BUILD_DIR)/policy-bpf: $(BUILD_DIR)/obj/src/cmd/policy_bpf.o $(BUILD_DIR)/obj/src/sandbox/policy.o \
+		$(BUILD_DIR)/obj/src/sandbox/policy_lang.o $(BUILD_DIR)/obj/src/sandbox/policy_meaning.o \
 		$(BUILD_DIR)/obj/src/common/error.o
 	$(CC) $(BANGER_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(POLICY_BPF_INC): policy/check-migrations.policy $(BUILD_DIR)/policy-bpf
@@ -145,7 +152,11 @@ $(RELEASE_1) $(RELEASE_2): FORCE
 $(RELEASE_BAD): FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.2.0 SANITIZE= BANGER_TEST_BAD_MIGRATION=1 $@
 
-# Install the build and test dependencies that are missing (Debian 12).
+# Install the build and test dependencies that are missing (Debian 12);
+# build-deps: the build's alone. Either installs DEB_DEPS when given.
+.PHONY: build-deps
+build-deps:
+	@$(MAKE) --no-print-directory DEB_DEPS="$(BUILD_DEPS)" deps
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -213,7 +224,7 @@ check-sanitize: deps
 # short run): a table on stdout, the same with the details in
 # docs/BENCHMARKS.md. Ratios from one run, never a timed assertion.
 BENCH_DEPS := hyperfine bubblewrap jq util-linux
-bench: deps
+bench: build-deps
 	@$(MAKE) --no-print-directory DEB_DEPS="$(BENCH_DEPS)" deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2) $(BUILD_DIR)/tests/hostile/flood $(HOOKS)
 	@tests/bench/run $(BUILD_DIR)
@@ -246,7 +257,7 @@ lint: deps $(CONFIG_H) $(POLICY_BPF_INC)
 	scan-build --status-bugs -o $(BUILD_DIR)/scan-build $(MAKE) --no-print-directory \
 		BUILD_DIR=$(BUILD_DIR)/scan CC=clang all
 
-demo: deps
+demo: build-deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(RELEASE_2)
 	@tests/demo $(BUILD_DIR)
 
@@ -308,8 +319,8 @@ ifneq ($(shell printf '%s' '$(DEB_VERSION)' | grep -Ex '[0-9][A-Za-z0-9.+~-]*'),
 $(error DEB_VERSION must be a Debian version: a digit, then letters, digits and . + ~ -)
 endif
 endif
-deb: deps
-	@$(MAKE) --no-print-directory DEB_DEPS="$(DEB_TOOLS)" deps
+deb:
+	@$(MAKE) --no-print-directory DEB_DEPS="$(BUILD_DEPS) $(DEB_TOOLS)" deps
 	rm -rf $(BUILD_DIR)/deb && mkdir -p $(BUILD_DIR)/deb/src
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		git ls-files -z | xargs -0 cp --parents -t $(BUILD_DIR)/deb/src; \
@@ -342,13 +353,16 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 	-Iinclude -I$(BUILD_DIR)/gen
 FUZZ_COMMON := $(sort $(wildcard src/common/*.c))
-FUZZ_SRCS_policy := src/sandbox/policy.c
+FUZZ_SRCS_policy := $(sort $(wildcard src/sandbox/policy*.c))
 FUZZ_LIBS_policy := -lseccomp
 FUZZ_SRCS_line := src/store/schema_report.c
-FUZZ_SRCS_control := src/daemon/control.c
+FUZZ_SRCS_control := $(sort $(wildcard src/control/*.c))
 FUZZ_SRCS_classify := $(sort $(wildcard src/store/*.c))
 FUZZ_LIBS_classify := -lsqlite3
-FUZZ_TARGETS := policy line control classify
+# The ELF reader with VERIFY and the library closure, which read it as root.
+FUZZ_SRCS_elf := src/update/elf_reader.c src/update/stage.c src/update/libraries.c src/update/verify.c
+FUZZ_LIBS_elf := -lsodium
+FUZZ_TARGETS := policy line control classify elf
 
 .PHONY: fuzz
 fuzz: $(CONFIG_H)
@@ -365,6 +379,8 @@ fuzz: $(CONFIG_H)
 		test "$${PIPESTATUS[0]}" = 0 || { echo "fuzz: $$t failed"; exit 1; }; \
 	done
 
-$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(wildcard include/banger/*.h) $(CONFIG_H)
+.SECONDEXPANSION:
+$(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $$(FUZZ_SRCS_$$*) $(wildcard include/banger/*.h) \
+		$(CONFIG_H)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)

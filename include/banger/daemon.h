@@ -50,7 +50,11 @@ int daemon_list_migrations(FILE *out);
  * On SIGTERM/SIGINT: send STOPPING=1, accept no more connections, answer
  * the ones already accepted, close the store and return 0. The socket
  * file is removed only when bangerd bound it: a passed one is systemd's,
- * and the connections that wait in its backlog are the next daemon's. */
+ * and the connections that wait in its backlog are the next daemon's.
+ * Every other end is a failure, with a line on errout and 1 (so that
+ * Restart=on-failure applies): a descriptor limit (RLIMIT_NOFILE) too low
+ * for the daemon that cannot be raised (checked before the store is
+ * opened), a socket it cannot listen on, a serve loop that cannot go on. */
 int daemon_serve(const struct banger_paths *paths, FILE *errout);
 
 /* The listening socket of socket activation (sd_listen_fds(3), the

@@ -45,4 +45,14 @@ struct banger_paths {
 int paths_resolve(const struct paths_options *opts, struct banger_paths *out,
 		  struct banger_error *err);
 
+/* The database's path made absolute, its directory resolved (realpath) and
+ * its own name kept as given (a database that is a symlink is still
+ * refused when opened): abs, and the directory in dir. The one resolver
+ * of the database's parent, used by paths_resolve() (which keeps the path
+ * as given while the directory does not exist yet) and by banger update
+ * (which refuses then). 0, or < 0 with err: "DB: the database's
+ * directory: REASON", or -ENAMETOOLONG. */
+int paths_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
+		     struct banger_error *err);
+
 #endif

@@ -64,8 +64,8 @@ struct schema_report {
  * use store_schema_report() there. A missing file, a 0-byte file and a
  * database without schema_migrations are "migrations needed" with every
  * known id pending. Returns 0 and fills out, or a negative value with err
- * saying why no consistent view could be read (err->code is SQLite's
- * extended result code when SQLite refused, else a negative errno).
+ * saying why no consistent view could be read (err->sqlite is SQLite's
+ * extended result code when SQLite refused, else 0).
  * Never guesses. */
 int schema_classify(const char *path, const struct migration_set *known,
 		    struct schema_report *out, struct banger_error *err);
@@ -92,10 +92,11 @@ int schema_line_parse(const char *line, enum schema_state *state);
 
 struct store;
 
+/* Positive, so that no caller can take one for a negative errno. */
 enum store_status {
 	STORE_OK = 0,
-	STORE_FAILED = -1,		/* err says why */
-	STORE_INCOMPATIBLE = -2,	/* database newer than known: nothing written */
+	STORE_FAILED = 1,		/* err says why */
+	STORE_INCOMPATIBLE = 2,		/* database newer than known: nothing written */
 };
 
 /* Open (creating it 0600, and its directory 0700, when missing) the database
@@ -196,7 +197,8 @@ struct vm {
 
 /* Each returns 0, -ENOENT (get/delete of a missing id), -EEXIST (a name in
  * use), -EINVAL (a field out of range, a VM on a missing image, deleting an
- * image a VM uses) or STORE_FAILED, with err set. */
+ * image a VM uses) or another negative errno when SQLite failed (err->sqlite
+ * says how), with err set. */
 int image_create(struct store *s, const char *name, const char *digest,
 		 int64_t size_bytes, int64_t *id, struct banger_error *err);
 int image_get(struct store *s, int64_t id, struct image *out, struct banger_error *err);

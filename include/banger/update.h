@@ -28,10 +28,6 @@ struct staged {
 					 * at exec (the mount namespace must resolve it) */
 };
 
-/* The system library directories (and /etc/ld.so.cache) that the check's
- * sandbox lets the child read, NULL-terminated. */
-extern const char *const update_library_paths[];
-
 /* Copy from into an unnamed file (O_TMPFILE, or a name unlinked at once)
  * in dir and return a read-only descriptor to it: nothing is left behind,
  * whatever happens to this process. durable: mode 0755 and fsynced (an
@@ -42,9 +38,11 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 
 /* An ELF executable for this machine (class, byte order, machine, type),
  * read from the descriptor, that the sandbox can hold to its promises: at
- * most one PT_INTERP, naming a regular file that resolves beneath
- * update_library_paths (out->interpreter gets the resolved path); no
- * executable PT_GNU_STACK; no PT_LOAD both writable and executable.
+ * most one PT_INTERP, naming this machine's dynamic loader by one of its
+ * names, a regular file that resolves beneath the library roots
+ * (out->interpreter gets the resolved path); no executable PT_GNU_STACK;
+ * no PT_LOAD both writable and executable, nor executable with more
+ * memory than file bytes (its zero-filled tail would be both).
  * Returns 0 or -ENOEXEC with err saying what is wrong. */
 int update_verify_elf(struct staged *staged, struct banger_error *err);
 
@@ -91,10 +89,6 @@ struct verdict {
 /* Trust a check's verdict only when the child exited normally with 0, 1
  * or 2 AND its line parses as that same classification. */
 void update_judge_check(const struct sandbox_result *r, struct verdict *v);
-
-/* db made absolute (the child runs in /), and its directory. */
-int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
-		      struct banger_error *err);
 
 /* The files the loader needs to start the staged binary (libraries.c):
  * its ELF interpreter, then the DT_NEEDED closure as found in the

@@ -369,6 +369,17 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 	copts.state_dir = paths.state_dir;
 	if (check_only)
 		return update_check_only(&copts, out, errout);
+	/* A --db whose directory does not exist is a wrong path (a typo), not
+	 * a fresh install: refused before the lock, which would make the
+	 * state directory, and the check, which would then find no file and
+	 * call it fresh. (A default state directory that does not exist yet
+	 * is a first install.) */
+	char db_abs[PATH_MAX], db_dir[PATH_MAX];
+	if (!recover && popts.db &&
+	    paths_resolve_db(paths.db, db_abs, sizeof(db_abs), db_dir, sizeof(db_dir), &err) != 0) {
+		fprintf(errout, "banger: update refused: %s\n", err.msg);
+		return UPDATE_EXIT_CHECK_FAILED;
+	}
 	struct update_options uopts = {
 		.from = copts.from, .sha256 = sha256, .minisig = minisig, .pubkey = pubkey,
 		.target = copts.target, .state_dir = paths.state_dir, .db = paths.db,

@@ -1,6 +1,12 @@
 /* bangerd: argument parsing only; each action is one daemon.h call. */
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "banger/cli.h"
 #include "banger/daemon.h"
@@ -51,6 +57,23 @@ static int usage_error(FILE *errout, const char *why)
 		fprintf(errout, "bangerd: %s\n", why);
 	fputs(usage, errout);
 	return DAEMON_EXIT_USAGE;
+}
+
+/* A --db whose directory does not exist is a wrong path (a typo), not the
+ * fresh install that a missing file in an existing directory is: said in
+ * one line, naming the directory. A default state directory that does not
+ * exist yet is a fresh install (the daemon makes it on its first start),
+ * and so is not refused. */
+static bool db_dir_missing(const char *db, FILE *errout)
+{
+	char copy[PATH_MAX];
+	struct stat st;
+	snprintf(copy, sizeof(copy), "%s", db);
+	const char *dir = dirname(copy);
+	if (stat(dir, &st) == 0 || errno != ENOENT)
+		return false;
+	fprintf(errout, "bangerd: cannot inspect %s: the database's directory %s does not exist\n", db, dir);
+	return true;
 }
 
 int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
@@ -132,6 +155,8 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 		fprintf(errout, "bangerd: %s\n", err.msg);
 		return DAEMON_EXIT_USAGE;
 	}
+	if (action == CHECK && popts.db && db_dir_missing(paths.db, errout))
+		return DAEMON_EXIT_CANNOT_INSPECT;
 	if (action == CHECK)
 		return daemon_check_migrations(paths.db, json, out, errout);
 	if (action == REHEARSE)

@@ -18,6 +18,7 @@ int banger_error_set(struct banger_error *err, int code, const char *fmt, ...)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	err->code = code;
+	err->sqlite = 0;
 	return code;
 }
 
@@ -26,5 +27,6 @@ void banger_error_clear(struct banger_error *err)
 	if (err == NULL)
 		return;
 	err->code = 0;
+	err->sqlite = 0;
 	err->msg[0] = '\0';
 }

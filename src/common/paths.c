@@ -77,21 +77,35 @@ static int resolve_socket(const struct paths_options *opts, const char *state_di
 	return join(out, size, state_dir, PATHS_SOCKET_NAME, err);
 }
 
-/* The directory part of path, resolved once when it exists: systemd's
- * DynamicUser makes /var/lib/banger a symlink to private/banger, and the
- * store opens with SQLITE_OPEN_NOFOLLOW, which refuses a symlink anywhere
- * in a path. The last component is kept as given, so that a database file
- * that is itself a symlink is still refused (O_NOFOLLOW). A directory that
- * does not exist yet is left as it is: whoever creates it makes no link. */
+int paths_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
+		     struct banger_error *err)
+{
+	char copy[PATH_MAX], base[PATH_MAX], real[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", db);
+	snprintf(base, sizeof(base), "%s", basename(copy));
+	snprintf(copy, sizeof(copy), "%s", db);
+	if (realpath(dirname(copy), real) == NULL)
+		return banger_error_set(err, -errno, "%s: the database's directory: %s", db, strerror(errno));
+	int rc = join(dir, dir_size, real, NULL, err);
+	if (rc == 0)
+		rc = strcmp(real, "/") == 0 ? join(abs, abs_size, "", base, err)
+					    : join(abs, abs_size, real, base, err);
+	return rc;
+}
+
+/* The database's path, its directory resolved once when it exists:
+ * systemd's DynamicUser makes /var/lib/banger a symlink to private/banger,
+ * and the store opens with SQLITE_OPEN_NOFOLLOW, which refuses a symlink
+ * anywhere in a path. A directory that does not exist yet is left as it
+ * is: whoever creates it makes no link. */
 static int resolve_parent(char *path, size_t size, struct banger_error *err)
 {
-	char copy[PATH_MAX], base[PATH_MAX], dir[PATH_MAX];
-	snprintf(copy, sizeof(copy), "%s", path);
-	snprintf(base, sizeof(base), "%s", basename(copy));
-	snprintf(copy, sizeof(copy), "%s", path);
-	if (realpath(dirname(copy), dir) == NULL)
-		return 0;
-	return strcmp(dir, "/") == 0 ? join(path, size, "", base, err) : join(path, size, dir, base, err);
+	char abs[PATH_MAX], dir[PATH_MAX];
+	struct banger_error ignored;
+	int rc = paths_resolve_db(path, abs, sizeof(abs), dir, sizeof(dir), &ignored);
+	if (rc == -ENAMETOOLONG)
+		return banger_error_set(err, rc, "%s", ignored.msg);
+	return rc == 0 ? join(path, size, abs, NULL, err) : 0;
 }
 
 /* The state directory itself, resolved when it exists (see above). */

@@ -1,16 +1,15 @@
-/* bangerd's serve mode: open the store, answer on the control socket,
- * tell systemd, stop cleanly.
- *
- * One thread, one poll loop: the listening socket, a signalfd for SIGTERM
- * and SIGINT, and at most MAX_CLIENTS connections, each with a deadline,
- * so that a client that connects and says nothing cannot hold the daemon.
+/* bangerd's serve mode: check the descriptor limit, open the store,
+ * answer on the control socket (conns.c: the loop and its connection
+ * policy; answer.c: what is answered), tell systemd, stop cleanly.
  *
  * The listening socket is systemd's when bangerd.socket passed it
  * (activation.c), else bangerd's own. On SIGTERM the loop stops accepting
  * and answers the connections it has already accepted before it returns:
  * under socket activation that is what makes a restart lose no request,
  * because every connection it did not accept waits in the backlog of the
- * socket that systemd keeps open, for the next bangerd.
+ * socket that systemd keeps open, for the next bangerd. Any other end of
+ * the loop is a failure, and exits non-zero with a line saying why, so
+ * that the unit's Restart=on-failure applies.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,16 +33,7 @@
 #include "banger/daemon.h"
 #include "banger/store.h"
 #include "banger_config.h"
-
-#define MAX_CLIENTS 16
-#define CLIENT_DEADLINE_MS 2000
-
-struct client {
-	int fd;
-	int64_t deadline_ms;
-	size_t len;
-	char buf[CONTROL_LINE_MAX];
-};
+#include "internal.h"
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 static void notify(const char *msg)
@@ -89,8 +80,10 @@ static int listen_on(const char *path, FILE *errout)
 	if (make_dir_for(path, errout) != 0)
 		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		fprintf(errout, "bangerd: cannot listen on %s: socket: %s\n", path, strerror(errno));
 		return -1;
+	}
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
 		fprintf(errout, "bangerd: another bangerd already serves %s\n", path);
@@ -107,49 +100,15 @@ static int listen_on(const char *path, FILE *errout)
 	mode_t old = umask(0177);	/* the socket is born 0600 */
 	int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
-	if (rc != 0 || listen(fd, MAX_CLIENTS) != 0) {
+	/* The backlog is where a burst waits while the loop drains it a
+	 * batch at a time; a short one would turn a burst into refused
+	 * connections. SOMAXCONN is also what bangerd.socket gets (Backlog=). */
+	if (rc != 0 || listen(fd, SOMAXCONN) != 0) {
 		fprintf(errout, "bangerd: cannot listen on %s: %s\n", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
-}
-
-static void answer(struct client *c, struct store *store, int64_t started_ms)
-{
-	char name[32], *body = NULL;
-	size_t size = 0;
-	FILE *out = open_memstream(&body, &size);
-	if (out == NULL)
-		return;
-	c->buf[c->len] = '\0';
-	if (control_request_command(c->buf, name, sizeof(name)) && strcmp(name, "status") == 0) {
-		struct migration_set known = store_known_migrations();
-		struct schema_report report;
-		struct banger_error err = { 0 };
-		fprintf(out, "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%ld,\"schema\":", BANGER_VERSION,
-			(long)getpid(), (long)((banger_now_ms() - started_ms) / 1000));
-		/* Through our own connection: opening the file beside it would
-		 * drop this process's locks on it when closed (see store.h). */
-		int unhealthy = 0;
-#ifdef BANGER_TEST_HOOKS
-		/* Tests only: a release that serves but fails every health check. */
-		unhealthy = getenv("BANGER_TEST_UNHEALTHY") != NULL;
-#endif
-		if (!unhealthy && store_schema_report(store, &known, &report, &err) == 0) {
-			schema_report_print(&report, true, out);	/* ends with a newline */
-			schema_report_free(&report);
-			fseek(out, -1, SEEK_CUR);
-		} else {
-			fputs("{\"state\":\"unknown\"}", out);
-		}
-		fputs("}\n", out);
-	} else {
-		fputs("{\"error\":\"unknown command\"}\n", out);
-	}
-	fclose(out);
-	(void)!send(c->fd, body, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-	free(body);
 }
 
 static int block_signals(void)
@@ -164,75 +123,28 @@ static int block_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Serve until SIGTERM or SIGINT, then until the accepted connections are
- * answered (or reach their deadline). on_stop runs once, when the signal
- * comes, before the last answers: it takes the socket's name away when
- * the socket is bangerd's own. */
-static void serve_loop(int lfd, int sfd, struct store *store, void (*on_stop)(void *), void *arg)
+/* Make sure the descriptor limit leaves room for DAEMON_FDS_NEEDED: raise
+ * the soft limit when the hard one allows, else refuse to start. Below
+ * it, poll on the slots fails (EINVAL) and accept finds no descriptor,
+ * and a daemon that starts anyway serves nobody. */
+static int check_fd_limit(FILE *errout)
 {
-	struct client clients[MAX_CLIENTS];
-	int64_t started = banger_now_ms();
-	int stopping = 0;
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
-	for (;;) {
-		struct pollfd fds[2 + MAX_CLIENTS];
-		int64_t next = -1, now = banger_now_ms();
-		int open_clients = 0;
-		/* Stopping: neither the signal nor the listening socket is
-		 * polled again (a negative fd is skipped by poll). */
-		fds[0] = (struct pollfd){ stopping ? -1 : sfd, POLLIN, 0 };
-		fds[1] = (struct pollfd){ stopping ? -1 : lfd, POLLIN, 0 };
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			fds[2 + i] = (struct pollfd){ clients[i].fd, POLLIN, 0 };
-			open_clients += clients[i].fd >= 0;
-			if (clients[i].fd >= 0 && (next < 0 || clients[i].deadline_ms - now < next))
-				next = clients[i].deadline_ms - now > 0 ? clients[i].deadline_ms - now : 0;
-		}
-		if (stopping && open_clients == 0)
-			return;
-		if (poll(fds, 2 + MAX_CLIENTS, (int)next) < 0 && errno != EINTR)
-			return;
-		if (fds[0].revents) {	/* SIGTERM or SIGINT */
-			stopping = 1;
-			notify("STOPPING=1");
-			on_stop(arg);
-		}
-		now = banger_now_ms();
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			struct client *c = &clients[i];
-			if (c->fd < 0)
-				continue;
-			int done = 0;
-			if (fds[2 + i].revents) {
-				ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
-				if (n > 0)
-					c->len += (size_t)n;
-				if (n > 0 && memchr(c->buf, '\n', c->len)) {
-					*(char *)memchr(c->buf, '\n', c->len) = '\0';
-					c->len = strlen(c->buf);
-					answer(c, store, started);
-					done = 1;
-				}
-				done |= n == 0 || (n < 0 && errno != EAGAIN) || c->len == sizeof(c->buf) - 1;
-			}
-			if (done || now >= c->deadline_ms) {
-				close(c->fd);
-				c->fd = -1;
-			}
-		}
-		if (!stopping && fds[1].revents) {
-			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			int slot = -1;
-			for (int i = 0; cfd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
-				if (clients[i].fd < 0)
-					slot = i;
-			if (cfd >= 0 && slot < 0)
-				close(cfd);	/* full: the client sees EOF and retries */
-			else if (cfd >= 0)
-				clients[slot] = (struct client){ .fd = cfd, .deadline_ms = now + CLIENT_DEADLINE_MS };
-		}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		fprintf(errout, "bangerd: refusing to start: getrlimit(RLIMIT_NOFILE): %s\n", strerror(errno));
+		return -1;
 	}
+	if (rl.rlim_cur >= DAEMON_FDS_NEEDED)
+		return 0;
+	if (rl.rlim_max >= DAEMON_FDS_NEEDED) {
+		rl.rlim_cur = DAEMON_FDS_NEEDED;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return 0;
+	}
+	fprintf(errout, "bangerd: refusing to start: the descriptor limit (RLIMIT_NOFILE) is %llu and cannot be "
+		"raised to the %d bangerd needs (ulimit -n, or LimitNOFILE= in the unit)\n",
+		(unsigned long long)rl.rlim_cur, DAEMON_FDS_NEEDED);
+	return -1;
 }
 
 /* The socket bangerd bound itself: its name goes when the daemon stops,
@@ -242,13 +154,35 @@ struct own_socket {
 	struct stat st;
 };
 
-static void unlink_own_socket(void *arg)
+/* The signal came: tell systemd, and take the socket's name away when
+ * the socket is bangerd's own. */
+static void on_stop(void *arg)
 {
 	const struct own_socket *own = arg;
 	struct stat now;
+	notify("STOPPING=1");
 	if (own->path && lstat(own->path, &now) == 0 && now.st_ino == own->st.st_ino &&
 	    now.st_dev == own->st.st_dev)
 		unlink(own->path);
+}
+
+/* Ready: say so, and serve until the loop ends; the exit code. */
+static int serve(const struct daemon_loop *loop, const struct banger_paths *paths, int passed, FILE *errout)
+{
+	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	if (passed && daemon_socket_path(loop->lfd, passed_path, sizeof(passed_path)) != 0)
+		snprintf(passed_path, sizeof(passed_path), "an unnamed socket");
+	notify("READY=1");
+	fprintf(errout, "bangerd %s: serving %s on %s%s\n", BANGER_VERSION, paths->db,
+		passed ? passed_path : paths->socket, passed ? " (passed by systemd)" : "");
+	const char *what;
+	int rc = daemon_loop_run(loop, &what);
+	if (rc == 0)
+		return DAEMON_EXIT_OK;
+	/* Not a signal: a failure, for the unit's Restart=on-failure to see. */
+	fprintf(errout, "bangerd: stopped serving: %s: %s\n", what, strerror(-rc));
+	loop->on_stop(loop->arg);
+	return 1;
 }
 
 int daemon_serve(const struct banger_paths *paths, FILE *errout)
@@ -257,7 +191,6 @@ int daemon_serve(const struct banger_paths *paths, FILE *errout)
 	struct migration_set known = store_known_migrations();
 	struct store *store = NULL;
 	struct own_socket own = { 0 };
-	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int lfd = -1, sfd = -1, code = 1;
 	/* First: a unit that passes the wrong descriptor is refused before
 	 * the store is opened (and migrated) for a daemon that cannot serve. */
@@ -266,6 +199,8 @@ int daemon_serve(const struct banger_paths *paths, FILE *errout)
 		fprintf(errout, "bangerd: %s\n", err.msg);
 		return 1;
 	}
+	if (check_fd_limit(errout) != 0)
+		goto out;
 	enum store_status st = store_open(paths->db, &known, &store, NULL, &err);
 	if (st == STORE_INCOMPATIBLE) {
 		fprintf(errout, "bangerd: refusing to start: %s has migrations this binary does not know (binary older than DB)\n",
@@ -282,22 +217,17 @@ int daemon_serve(const struct banger_paths *paths, FILE *errout)
 	if (getenv("BANGER_TEST_CRASH_AFTER_OPEN"))
 		abort();
 #endif
-	if ((sfd = block_signals()) < 0)
+	if ((sfd = block_signals()) < 0) {
+		fprintf(errout, "bangerd: cannot take SIGTERM and SIGINT: %s\n", strerror(errno));
 		goto out;
-	if (passed) {
-		if (daemon_socket_path(lfd, passed_path, sizeof(passed_path)) != 0)
-			snprintf(passed_path, sizeof(passed_path), "an unnamed socket");
-	} else {
+	}
+	if (!passed) {
 		if ((lfd = listen_on(paths->socket, errout)) < 0)
 			goto out;
 		own.path = paths->socket;
 		lstat(paths->socket, &own.st);
 	}
-	notify("READY=1");
-	fprintf(errout, "bangerd %s: serving %s on %s%s\n", BANGER_VERSION, paths->db,
-		passed ? passed_path : paths->socket, passed ? " (passed by systemd)" : "");
-	serve_loop(lfd, sfd, store, unlink_own_socket, &own);
-	code = 0;
+	code = serve(&(struct daemon_loop){ lfd, sfd, store, on_stop, &own }, paths, passed, errout);
 out:
 	if (lfd >= 0)
 		close(lfd);

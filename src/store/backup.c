@@ -25,21 +25,22 @@ int store_copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *
 		     struct banger_error *err)
 {
 	sqlite3 *dst = NULL;
+	int failed = 0;
 	int rc = sqlite3_open_v2(dest, &dst, dest_flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
 				 NULL);
 	if (rc != SQLITE_OK) {
-		store_sqlite_error(err, dst, rc, dest, "cannot open");
+		failed = store_sqlite_error(err, dst, rc, dest, "cannot open");
 		goto out;
 	}
 	sqlite3_busy_timeout(dst, BUSY_TIMEOUT_MS);
 	if (dest_pragmas && (rc = sqlite3_exec(dst, dest_pragmas, NULL, NULL, NULL)) != SQLITE_OK) {
-		store_sqlite_error(err, dst, rc, dest, "cannot prepare the copy");
+		failed = store_sqlite_error(err, dst, rc, dest, "cannot prepare the copy");
 		goto out;
 	}
 	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
 	if (b == NULL) {
 		rc = sqlite3_extended_errcode(dst);
-		store_sqlite_error(err, dst, rc, dest, "cannot start the copy");
+		failed = store_sqlite_error(err, dst, rc, dest, "cannot start the copy");
 		goto out;
 	}
 	/* Busy: each side's busy handler waited already (the destination's
@@ -49,10 +50,10 @@ int store_copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *
 	if (rc == SQLITE_DONE)
 		rc = fin;
 	if (rc != SQLITE_OK)
-		store_sqlite_error(err, dst, rc, dest, "cannot copy into it");
+		failed = store_sqlite_error(err, dst, rc, dest, "cannot copy into it");
 out:
 	sqlite3_close_v2(dst);
-	return rc == SQLITE_OK ? 0 : -1;
+	return failed;
 }
 
 /* Bytes 18 and 19 of the header: the file format's write and read

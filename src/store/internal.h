@@ -27,7 +27,9 @@ int store_read_ids(sqlite3 *db, const char *path, struct id_list *applied,
 		   struct banger_error *err);
 
 /* Record a failed SQLite call on path ("path: what: errmsg (SQLite extended
- * code N)", err->code = the extended code) and return -1. */
+ * code N)", err->sqlite = the extended code, err->code = the nearest
+ * errno: -EBUSY, -ENOSPC, -ENOMEM, -EACCES, else -EIO) and return
+ * err->code. */
 int store_sqlite_error(struct banger_error *err, sqlite3 *db, int rc, const char *path,
 		       const char *what);
 
@@ -36,8 +38,8 @@ int store_sqlite_error(struct banger_error *err, sqlite3 *db, int rc, const char
  * (readonly.c says how, for every state a database can be in). fn may be
  * called more than once - when a writer moved underneath, its result is
  * thrown away and the read done again - so it must start afresh each time;
- * it returns 0, or -1 with err set by store_sqlite_error() (a BUSY code
- * there means "retry"). Returns 0 after fn succeeded, STORE_READ_FRESH when
+ * it returns 0, or < 0 with err set by store_sqlite_error() (-EBUSY there
+ * means "retry"). Returns 0 after fn succeeded, STORE_READ_FRESH when
  * the file is missing or empty (a fresh install: fn is not called), or a
  * negative value with err set. */
 #define STORE_READ_FRESH 2

@@ -238,7 +238,7 @@ static const char *file_kind(mode_t mode)
 
 static int is_busy(const struct banger_error *err)
 {
-	return err->code == -EBUSY || (err->code > 0 && (err->code & 0xff) == SQLITE_BUSY);
+	return err->code == -EBUSY;	/* ours, or SQLite's BUSY (store_sqlite_error) */
 }
 
 /* A failure of our own system calls, or of writing (the backup's copy on a
@@ -246,9 +246,9 @@ static int is_busy(const struct banger_error *err)
  * help. */
 static int is_final(const struct banger_error *err)
 {
-	return err->code < 0 || (err->code & 0xff) == SQLITE_FULL ||
-	       err->code == SQLITE_IOERR_WRITE || err->code == SQLITE_IOERR_FSYNC ||
-	       err->code == SQLITE_IOERR_TRUNCATE;
+	return err->sqlite == 0 || (err->sqlite & 0xff) == SQLITE_FULL ||
+	       err->sqlite == SQLITE_IOERR_WRITE || err->sqlite == SQLITE_IOERR_FSYNC ||
+	       err->sqlite == SQLITE_IOERR_TRUNCATE;
 }
 
 /* One attempt. Returns 0, 1 to retry, or < 0. */

@@ -21,8 +21,7 @@ static int fail(struct store *s, int rc, const char *what, struct banger_error *
 					store_path(s), what);
 	if ((ext & 0xff) == SQLITE_CONSTRAINT)
 		return banger_error_set(err, -EINVAL, "%s: %s: a value is out of range", store_path(s), what);
-	store_sqlite_error(err, db, rc, store_path(s), what);
-	return STORE_FAILED;
+	return store_sqlite_error(err, db, rc, store_path(s), what);
 }
 
 static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)

@@ -6,6 +6,22 @@
 
 #include "internal.h"
 
+/* The errno nearest to a SQLite result code: what a caller may act on
+ * (retry a busy database, report a full disk); the code itself stays in
+ * err->sqlite. */
+static int errno_of(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_BUSY: return -EBUSY;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH: return -EACCES;
+	default: return -EIO;
+	}
+}
+
 int store_sqlite_error(struct banger_error *err, sqlite3 *db, int rc, const char *path,
 		       const char *what)
 {
@@ -13,9 +29,12 @@ int store_sqlite_error(struct banger_error *err, sqlite3 *db, int rc, const char
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 	if (code == SQLITE_OK)	/* the handle did not record it */
 		code = rc;
-	banger_error_set(err, code, "%s: %s: %s (SQLite extended code %d)", path, what, msg,
+	int errnum = errno_of(code);
+	banger_error_set(err, errnum, "%s: %s: %s (SQLite extended code %d)", path, what, msg,
 			 code);
-	return -1;
+	if (err)
+		err->sqlite = code;
+	return errnum;
 }
 
 char *store_file_uri(const char *path, const char *query)

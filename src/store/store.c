@@ -159,8 +159,15 @@ static int foreign_key_violations(struct store *s, struct banger_error *err)
 							  "cannot check foreign keys");
 }
 
-/* Apply one migration in its own transaction. Returns 0, 1 when another
- * process applied it meanwhile, STORE_INCOMPATIBLE, or < 0. */
+/* What apply_one() did: positive, apart from a negative errno. */
+enum apply_result {
+	APPLY_DONE = 0,
+	APPLY_ALREADY = 1,	/* another process applied it meanwhile */
+	APPLY_INCOMPATIBLE = 2,	/* the database has an id we do not know */
+};
+
+/* Apply one migration in its own transaction. Returns an apply_result, or
+ * < 0 with err. */
 static int apply_one(struct store *s, const struct migration *m, const struct migration_set *known,
 		     struct banger_error *err)
 {
@@ -178,13 +185,14 @@ static int apply_one(struct store *s, const struct migration *m, const struct mi
 	    (rc = store_read_ids(s->db, s->path, &applied, err)))
 		goto rollback;
 	if (has_unknown(&applied, known, &unknown)) {
-		rc = banger_error_set(err, STORE_INCOMPATIBLE,
-				      "%s: the database has migration %lld, which this binary does not know",
-				      s->path, (long long)unknown);
+		banger_error_set(err, -EPROTO,
+				 "%s: the database has migration %lld, which this binary does not know",
+				 s->path, (long long)unknown);
+		rc = APPLY_INCOMPATIBLE;
 		goto rollback;
 	}
 	if (is_applied(&applied, m->id)) {
-		rc = 1;
+		rc = APPLY_ALREADY;
 		goto rollback;
 	}
 	char what[160];
@@ -204,37 +212,70 @@ out:
 	return rc;
 }
 
-enum store_status store_open(const char *path, const struct migration_set *known,
-			     struct store **out, size_t *applied_now, struct banger_error *err)
+/* Step 1, before anything is written: the database read as
+ * schema_classify() reads it. STORE_OK to go on (compatible, pending
+ * migrations, or not readable in a way that opening it for writing may
+ * recover: a hot journal), else the status to return, with err. */
+static enum store_status read_before_writing(const char *path, const struct migration_set *known,
+					     struct banger_error *err)
 {
 	struct schema_report report;
 	struct banger_error ro_err;
-	size_t count = 0;
-	*out = NULL;
-	if (applied_now)
-		*applied_now = 0;
-
 	if (schema_classify(path, known, &report, &ro_err) == 0) {
 		enum schema_state state = report.state;
 		int64_t first = report.unknown.count ? report.unknown.ids[0] : 0;
 		schema_report_free(&report);
-		if (state == SCHEMA_INCOMPATIBLE) {
-			banger_error_set(err, STORE_INCOMPATIBLE,
-					 "%s: the database has migration %lld, which this binary does not know (binary older than DB)",
-					 path, (long long)first);
-			return STORE_INCOMPATIBLE;
-		}
-	} else if (ro_err.code == -ELOOP || ro_err.code == -EINVAL) {
+		if (state != SCHEMA_INCOMPATIBLE)
+			return STORE_OK;
+		/* EPROTO: the database speaks a schema newer than ours. */
+		banger_error_set(err, -EPROTO,
+				 "%s: the database has migration %lld, which this binary does not know (binary older than DB)",
+				 path, (long long)first);
+		return STORE_INCOMPATIBLE;
+	}
+	if (ro_err.code == -ELOOP || ro_err.code == -EINVAL) {
 		/* Not a recoverable journal state: a symlink, not a file, not a
 		 * database. Opening it for writing would not help. */
 		if (err)
 			*err = ro_err;
 		return STORE_FAILED;
 	}
+	return STORE_OK;
+}
 
+/* Apply every migration of known that s's database lacks, counting those
+ * this call ran. An apply_result, or < 0 with err. */
+static int apply_pending(struct store *s, const struct migration_set *known, size_t *count,
+			 struct banger_error *err)
+{
+	struct id_list applied = { 0 };
+	int rc = store_read_applied(s->db, s->path, &applied, err);
+	for (size_t i = 0; rc == 0 && i < known->count; i++) {
+		if (is_applied(&applied, known->items[i].id))
+			continue;
+		rc = apply_one(s, &known->items[i], known, err);
+		if (rc == APPLY_DONE)
+			(*count)++;
+		else if (rc == APPLY_ALREADY)
+			rc = 0;
+	}
+	free(applied.ids);
+	return rc;
+}
+
+enum store_status store_open(const char *path, const struct migration_set *known,
+			     struct store **out, size_t *applied_now, struct banger_error *err)
+{
+	size_t count = 0;
+	*out = NULL;
+	if (applied_now)
+		*applied_now = 0;
+	enum store_status st = read_before_writing(path, known, err);
+	if (st != STORE_OK)
+		return st;
 	struct store *s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return banger_error_set(err, STORE_FAILED, "%s: out of memory", path);
+		return banger_error_set(err, -ENOMEM, "%s: out of memory", path), STORE_FAILED;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (create_file(path, err) != 0)
 		goto fail;
@@ -254,19 +295,8 @@ enum store_status store_open(const char *path, const struct migration_set *known
 	 * compatible (step 1 could not read it) apply_one()'s check comes
 	 * after it. That only happens after a crash, where SQLite's recovery
 	 * has already written the file. */
-	struct id_list applied = { 0 };
-	rc = store_read_applied(s->db, s->path, &applied, err);
-	for (size_t i = 0; rc == 0 && i < known->count; i++) {
-		if (is_applied(&applied, known->items[i].id))
-			continue;
-		rc = apply_one(s, &known->items[i], known, err);
-		if (rc == 0)
-			count++;
-		else if (rc == 1)	/* applied by another process meanwhile */
-			rc = 0;
-	}
-	free(applied.ids);
-	if (rc == STORE_INCOMPATIBLE) {
+	rc = apply_pending(s, known, &count, err);
+	if (rc == APPLY_INCOMPATIBLE) {
 		store_close(s);
 		return STORE_INCOMPATIBLE;
 	}

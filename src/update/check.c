@@ -16,6 +16,7 @@
 #include "banger/sandbox.h"
 #include "banger/store.h"
 #include "banger/update.h"
+#include "elf_reader.h"
 
 /* policy/check-migrations.policy, compiled into BPF by the build: the
  * updater runs as root and must not take its policy from a file someone
@@ -36,11 +37,6 @@ static const struct sock_filter check_migrations_bpf[] = {
  * (src/store/store.c): a writer stalled by a hostile check waits, it does
  * not fail. */
 #define CHECK_DEADLINE_MS 4000
-
-/* Where the dynamic loader and the libraries live (Landlock read rules). */
-const char *const update_library_paths[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
-					     "/etc/ld.so.cache", NULL };
-#define LIBRARY_PATHS (sizeof(update_library_paths) / sizeof(update_library_paths[0]) - 1)
 
 void update_judge_check(const struct sandbox_result *r, struct verdict *v)
 {
@@ -135,21 +131,6 @@ static void print_result(const struct check_options *o, int code, const char *li
 		fprintf(errout, "banger: update refused: %s\n", reason);
 }
 
-int update_resolve_db(const char *db, char *abs, size_t abs_size, char *dir, size_t dir_size,
-		      struct banger_error *err)
-{
-	char copy[PATH_MAX], base[NAME_MAX + 1];
-	snprintf(copy, sizeof(copy), "%s", db);
-	snprintf(base, sizeof(base), "%s", basename(copy));
-	snprintf(copy, sizeof(copy), "%s", db);
-	if (realpath(dirname(copy), dir) == NULL)
-		return banger_error_set(err, -errno, "%s: the database's directory: %s", db, strerror(errno));
-	(void)dir_size;
-	if (snprintf(abs, abs_size, "%s/%s", dir, base) >= (int)abs_size)
-		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", db);
-	return 0;
-}
-
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
 		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
 {
@@ -183,11 +164,13 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	 * file opened, and in the mount namespace a library's parents are
 	 * our directories, not the machine's /usr/lib: only a rule on the
 	 * file itself (the same inode, bound) applies there. */
-	const size_t dirs = LIBRARY_PATHS;
-	size_t files = 0;
+	const char *const *roots = update_library_roots();
+	size_t dirs = 0, files = 0;
+	while (roots[dirs])
+		dirs++;
 	while (loader_files[files])
 		files++;
-	const char **read_paths = calloc(dirs + files + 2, sizeof(*read_paths));
+	const char **read_paths = calloc(dirs + files + 3, sizeof(*read_paths));
 	if (read_paths == NULL) {
 		update_loader_files_free(loader_files);
 		policy_free(policy);
@@ -195,12 +178,13 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < dirs; i++)
-		read_paths[n++] = update_library_paths[i];
+		read_paths[n++] = roots[i];
+	read_paths[n++] = "/etc/ld.so.cache";
 	for (size_t i = 0; i < files; i++)
 		read_paths[n++] = loader_files[i];
 	read_paths[n++] = db_dir;
 	/* The interpreter as update_verify_elf() resolved it: a regular file
-	 * beneath update_library_paths, never a directory. */
+	 * beneath the library roots, never a directory. */
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd,
@@ -269,7 +253,7 @@ int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;
 	}
-	if (update_resolve_db(o->db, db, sizeof(db), db_dir, sizeof(db_dir), &err) != 0) {
+	if (paths_resolve_db(o->db, db, sizeof(db), db_dir, sizeof(db_dir), &err) != 0) {
 		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;

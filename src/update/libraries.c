@@ -15,7 +15,6 @@
  * RPATH) is not granted either: the same failure, never a wider root.
  */
 #define _GNU_SOURCE
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,29 +24,24 @@
 #include <unistd.h>
 
 #include "banger/update.h"
+#include "elf_reader.h"
 
 #define LIBS_MAX 64
-#define PHDRS_MAX 64
 #define DYNAMIC_MAX 1024
 
-static const char *const library_roots[] = { "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/" };
-
 /* The string-table offsets of fd's DT_NEEDED entries, and the table's file
- * offset and size. 0 with *count 0 for a file without a dynamic section. */
+ * offset and size. 0 with *count 0 for a file without a dynamic section.
+ * The headers are read as VERIFY reads them (elf_reader.h): a file VERIFY
+ * passed is never one this refuses. */
 static int read_needed(int fd, uint64_t *offsets, size_t *count, uint64_t *strtab, uint64_t *strsz)
 {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph[PHDRS_MAX];
+	struct update_elf elf;
 	*count = 0;
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum > PHDRS_MAX)
-		return -ENOEXEC;
-	size_t phbytes = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
-	if (pread(fd, ph, phbytes, (off_t)eh.e_phoff) != (ssize_t)phbytes)
-		return -ENOEXEC;
-	const Elf64_Phdr *dyn = NULL;
-	for (int i = 0; i < eh.e_phnum; i++)
+	int rc = update_elf_read(fd, &elf, NULL);
+	if (rc != 0)
+		return rc;
+	const Elf64_Phdr *ph = elf.ph, *dyn = NULL;
+	for (int i = 0; i < elf.eh.e_phnum; i++)
 		if (ph[i].p_type == PT_DYNAMIC)
 			dyn = &ph[i];
 	if (dyn == NULL)
@@ -58,7 +52,6 @@ static int read_needed(int fd, uint64_t *offsets, size_t *count, uint64_t *strta
 	Elf64_Dyn *d = calloc(entries ? entries : 1, sizeof(*d));
 	if (d == NULL)
 		return -ENOMEM;
-	int rc = 0;
 	uint64_t strtab_vaddr = 0;
 	*strsz = 0;
 	if (pread(fd, d, entries * sizeof(*d), (off_t)dyn->p_offset) != (ssize_t)(entries * sizeof(*d)))
@@ -76,7 +69,7 @@ static int read_needed(int fd, uint64_t *offsets, size_t *count, uint64_t *strta
 		return rc;
 	/* The string table is named by address: find the file offset of the
 	 * loaded segment that holds it. */
-	for (int i = 0; i < eh.e_phnum; i++)
+	for (int i = 0; i < elf.eh.e_phnum; i++)
 		if (ph[i].p_type == PT_LOAD && strtab_vaddr >= ph[i].p_vaddr &&
 		    strtab_vaddr - ph[i].p_vaddr < ph[i].p_filesz &&
 		    *strsz <= ph[i].p_filesz - (strtab_vaddr - ph[i].p_vaddr)) {
@@ -84,14 +77,6 @@ static int read_needed(int fd, uint64_t *offsets, size_t *count, uint64_t *strta
 			return 0;
 		}
 	return -ENOEXEC;
-}
-
-static bool under_library_root(const char *path)
-{
-	for (size_t i = 0; i < sizeof(library_roots) / sizeof(library_roots[0]); i++)
-		if (strncmp(path, library_roots[i], strlen(library_roots[i])) == 0)
-			return true;
-	return false;
 }
 
 /* What dir/name (path) resolves to, in real, and its stat. dir is a real
@@ -134,7 +119,7 @@ static int add_library(char **libs, size_t *n, const char *dir, const char *name
 		if (strcmp(libs[i], path) == 0)
 			return 0;
 	if (*n == LIBS_MAX || resolve_library(dir, path, name, real, &st) != 0 ||
-	    !under_library_root(real) || !S_ISREG(st.st_mode))
+	    !update_under_library_root(real) || !S_ISREG(st.st_mode))
 		return 0;
 	if ((libs[*n] = strdup(path)) == NULL)
 		return -ENOMEM;
@@ -170,25 +155,19 @@ int update_loader_files(const struct staged *staged, char ***files, struct bange
 	if (list == NULL)
 		return banger_error_set(err, -ENOMEM, "out of memory");
 	/* The path as the kernel will open it (PT_INTERP as written): the
-	 * namespace must hold the symlinks on its way, not only the file. */
+	 * namespace must hold the symlinks on its way, not only the file.
+	 * VERIFY resolved it and judged the file (the loader, under the
+	 * library roots): its directory is where the libraries are looked
+	 * up, and nothing here resolves it again. */
 	const char *interp = staged->interpreter_path[0] ? staged->interpreter_path : staged->interpreter;
-	if (interp[0] == '\0')
+	if (staged->interpreter[0] == '\0')
 		goto done;	/* static: the loader is not involved */
-	struct stat st;
-	if (realpath(interp, real) == NULL) {
-		rc = banger_error_set(err, -errno, "the ELF interpreter %s: %s", interp, strerror(errno));
-		goto done;
-	}
-	/* The kernel opens it by path, in the namespace: it must be the
-	 * loader, a file among the libraries, not whatever the path names
-	 * in our own process (a /proc/self/fd/N, a directory). */
-	if (!under_library_root(real) || stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = banger_error_set(err, -EPERM,
-				      "the ELF interpreter %s is not a file in the library directories",
-				      interp);
-		goto done;
-	}
+	snprintf(real, sizeof(real), "%s", staged->interpreter);
 	char *slash = strrchr(real, '/');
+	if (slash == NULL) {
+		rc = banger_error_set(err, -EINVAL, "the ELF interpreter %s was not verified", interp);
+		goto done;
+	}
 	*slash = '\0';	/* real is now the interpreter's directory */
 	if ((list[0] = strdup(interp)) == NULL) {
 		rc = banger_error_set(err, -ENOMEM, "out of memory");

@@ -1,7 +1,6 @@
 /* STAGE and VERIFY: a private copy, checked as the copy (not the source:
  * no time-of-check gap between what we verify and what we run). */
 #define _GNU_SOURCE
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "banger/update.h"
+#include "elf_reader.h"
 
 #define STAGE_MAX_BYTES ((off_t)512 << 20)
 
@@ -29,6 +29,35 @@ static int open_unnamed(const char *dir, struct banger_error *err)
 		return banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
 	unlink(name);
 	return fd;
+}
+
+/* Copy src into dst, at most STAGE_MAX_BYTES: a file that grows while
+ * copied is refused, not cut. 0 or < 0 with err. */
+static int copy_bounded(int src, int dst, const char *dir, struct banger_error *err)
+{
+	char buf[65536];
+	off_t copied = 0;
+	for (;;) {
+		ssize_t n = read(src, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return banger_error_set(err, -errno, "cannot read: %s", strerror(errno));
+		if (n == 0)
+			return 0;
+		if ((copied += n) > STAGE_MAX_BYTES)
+			return banger_error_set(err, -EFBIG, "grew past %lld bytes while copied",
+						(long long)STAGE_MAX_BYTES);
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(dst, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
+							strerror(errno));
+			done += w;
+		}
+	}
 }
 
 /* err does not name from: update_stage_verified() does, once. */
@@ -57,35 +86,8 @@ int update_stage(const char *from, const char *dir, bool durable, struct staged 
 		rc = rw;
 		goto out;
 	}
-	char buf[65536];
-	off_t copied = 0;
-	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = banger_error_set(err, -errno, "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if ((copied += n) > STAGE_MAX_BYTES) {
-			rc = banger_error_set(err, -EFBIG, "grew past %lld bytes while copied",
-					      (long long)STAGE_MAX_BYTES);
-			goto out;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(rw, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
-						      strerror(errno));
-				goto out;
-			}
-			done += w;
-		}
-	}
+	if ((rc = copy_bounded(src, rw, dir, err)) != 0)
+		goto out;
 	/* 0755 for a copy that will become the installed binary, 0711 for
 	 * one that is only run by the check: the check runs as the database's
 	 * owner, who must be able to execute it (it reaches the file only
@@ -113,23 +115,51 @@ out:
 	return rc;
 }
 
+/* This machine's dynamic loader: the name its psABI fixes, which every
+ * dynamic program the distribution builds carries as PT_INTERP (first),
+ * then the same file by its multiarch and /usr-merged names. A fixed list
+ * compiled into root's program, not the PT_INTERP of /bin/sh read at run
+ * time: that is one more untrusted-format parse, and /bin/sh may be static
+ * (busybox) or name another loader. A PT_INTERP is accepted only when it is
+ * one of these names, as written, AND resolves to the same file as the
+ * first: any other library (libc.so.6 is a regular file among them, and
+ * the kernel would run it as the loader) is refused. */
 #if defined(__x86_64__)
-#define NATIVE_MACHINE EM_X86_64
+static const char *const native_loaders[] = {
+	"/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+	"/usr/lib64/ld-linux-x86-64.so.2", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", NULL
+};
 #elif defined(__aarch64__)
-#define NATIVE_MACHINE EM_AARCH64
+static const char *const native_loaders[] = {
+	"/lib/ld-linux-aarch64.so.1", "/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+	"/usr/lib/ld-linux-aarch64.so.1", "/usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1", NULL
+};
 #else
-#error "add this architecture's ELF machine"
+#error "add this architecture's dynamic loader"
 #endif
+
+/* interp (as written) names this machine's loader, and st (its target's
+ * stat) is that loader's file. */
+static bool native_loader(const char *interp, const struct stat *st)
+{
+	struct stat abi;
+	bool named = false;
+	for (size_t i = 0; native_loaders[i]; i++)
+		named = named || strcmp(interp, native_loaders[i]) == 0;
+	return named && stat(native_loaders[0], &abi) == 0 && abi.st_dev == st->st_dev &&
+	       abi.st_ino == st->st_ino;
+}
 
 /* The interpreter the kernel will open: a regular file that resolves
  * beneath one of the library directories the sandbox already lets the
- * child read. Landlock then adds execute on that one file, and nothing the
- * staged binary names can widen what the child may read (a directory, a
- * secret file, /proc/self/fd/N). resolved gets the real path. */
+ * child read, and this machine's loader. Landlock then adds execute on
+ * that one file, and nothing the staged binary names can widen what the
+ * child may read (a directory, a secret file, /proc/self/fd/N) or run.
+ * resolved gets the real path. */
 static int check_interpreter(const char *interp, char *resolved, size_t size,
 			     struct banger_error *err)
 {
-	char real[PATH_MAX], dir[PATH_MAX];
+	char real[PATH_MAX];
 	struct stat st;
 	if (realpath(interp, real) == NULL)
 		return banger_error_set(err, -ENOEXEC, "an ELF interpreter that does not resolve: %s: %s",
@@ -137,67 +167,65 @@ static int check_interpreter(const char *interp, char *resolved, size_t size,
 	if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
 		return banger_error_set(err, -ENOEXEC, "an ELF interpreter that is not a regular file: %s",
 					interp);
-	for (size_t i = 0; update_library_paths[i]; i++) {
-		struct stat dst;
-		if (realpath(update_library_paths[i], dir) == NULL || stat(dir, &dst) != 0 ||
-		    !S_ISDIR(dst.st_mode))
-			continue;	/* absent here (/lib64), or a file (ld.so.cache) */
-		size_t n = strlen(dir);
-		if (strncmp(real, dir, n) == 0 && real[n] == '/' && strlen(real) < size) {
-			memcpy(resolved, real, strlen(real) + 1);
-			return 0;
-		}
-	}
-	return banger_error_set(err, -ENOEXEC,
-				"an ELF interpreter outside the library directories: %s (resolves to %s)",
-				interp, real);
+	if (!update_under_library_root(real) || strlen(real) >= size)
+		return banger_error_set(err, -ENOEXEC,
+					"an ELF interpreter outside the library directories: %s (resolves to %s)",
+					interp, real);
+	if (!native_loader(interp, &st))
+		return banger_error_set(err, -ENOEXEC,
+					"an ELF interpreter that is not this machine's dynamic loader: %s (only %s)",
+					interp, native_loaders[0]);
+	memcpy(resolved, real, strlen(real) + 1);
+	return 0;
+}
+
+/* One program header's promises (see update_verify_elf). */
+static int check_segment(const Elf64_Phdr *ph, unsigned i, struct banger_error *err)
+{
+	/* The policy promises W^X from the first system call on; these would
+	 * break it at exec, before any filter runs. */
+	if (ph->p_type == PT_GNU_STACK && (ph->p_flags & PF_X))
+		return banger_error_set(err, -ENOEXEC,
+					"an ELF file that asks for an executable stack (PT_GNU_STACK)");
+	if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+		return 0;
+	if (ph->p_flags & PF_W)
+		return banger_error_set(err, -ENOEXEC,
+					"an ELF file with a segment both writable and executable (program header %u)", i);
+	/* The part of a segment beyond its file bytes is zero-filled
+	 * anonymous memory that the kernel maps as it maps the heap (always
+	 * writable), with the segment's execute bit added: writable and
+	 * executable at exec. A data segment (RW, its .bss) has such a tail
+	 * by design; code never does (no program or library on Debian). */
+	if (ph->p_memsz > ph->p_filesz)
+		return banger_error_set(err, -ENOEXEC,
+					"an ELF file with an executable segment larger in memory than in the file (program header %u): its zero-filled tail would be mapped writable and executable", i);
+	return 0;
 }
 
 int update_verify_elf(struct staged *s, struct banger_error *err)
 {
-	Elf64_Ehdr eh;
-	struct stat st;
+	struct update_elf elf;
 	char interp[sizeof(s->interpreter)] = "";
 	unsigned interps = 0;
 	s->interpreter[0] = '\0';
 	s->interpreter_path[0] = '\0';
-	if (fstat(s->exec_fd, &st) != 0 ||
-	    pread(s->exec_fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-		return banger_error_set(err, -ENOEXEC, "not an ELF executable");
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    eh.e_machine != NATIVE_MACHINE)
-		return banger_error_set(err, -ENOEXEC,
-					"an ELF file for another machine (class %u, data %u, machine %u)",
-					eh.e_ident[EI_CLASS], eh.e_ident[EI_DATA], eh.e_machine);
-	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-		return banger_error_set(err, -ENOEXEC, "an ELF file that is not an executable (type %u)",
-					eh.e_type);
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 128 ||
-	    eh.e_phoff > (Elf64_Off)st.st_size)
-		return banger_error_set(err, -ENOEXEC, "an ELF file with a broken program header");
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (pread(s->exec_fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
-		    (ssize_t)sizeof(ph))
-			return banger_error_set(err, -ENOEXEC, "an ELF file cut short");
-		/* The policy promises W^X from the first system call on; these
-		 * two would break it at exec, before any filter runs. */
-		if (ph.p_type == PT_GNU_STACK && (ph.p_flags & PF_X))
-			return banger_error_set(err, -ENOEXEC,
-						"an ELF file that asks for an executable stack (PT_GNU_STACK)");
-		if (ph.p_type == PT_LOAD && (ph.p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
-			return banger_error_set(err, -ENOEXEC,
-						"an ELF file with a segment both writable and executable (program header %u)", i);
-		if (ph.p_type != PT_INTERP)
+	int rc = update_elf_read(s->exec_fd, &elf, err);
+	if (rc != 0)
+		return rc;
+	for (unsigned i = 0; i < elf.eh.e_phnum; i++) {
+		const Elf64_Phdr *ph = &elf.ph[i];
+		if ((rc = check_segment(ph, i, err)) != 0)
+			return rc;
+		if (ph->p_type != PT_INTERP)
 			continue;
 		/* The kernel loads the first PT_INTERP; a second one means
 		 * nothing to it, but would be what we granted. */
 		if (++interps > 1)
 			return banger_error_set(err, -ENOEXEC, "an ELF file with more than one PT_INTERP");
-		if (ph.p_filesz < 2 || ph.p_filesz > sizeof(interp) ||
-		    pread(s->exec_fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
-		    interp[ph.p_filesz - 1] != '\0' || interp[0] != '/')
+		if (ph->p_filesz < 2 || ph->p_filesz > sizeof(interp) ||
+		    pread(s->exec_fd, interp, ph->p_filesz, (off_t)ph->p_offset) != (ssize_t)ph->p_filesz ||
+		    interp[ph->p_filesz - 1] != '\0' || interp[0] != '/')
 			return banger_error_set(err, -ENOEXEC, "an ELF file with a broken interpreter path");
 	}
 	if (interps == 1) {

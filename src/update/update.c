@@ -266,7 +266,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 		code = UPDATE_EXIT_VERIFY_FAILED;
 		goto out;
 	}
-	if (update_resolve_db(o->db, j.db, sizeof(j.db), db_dir, sizeof(db_dir), &err) != 0) {
+	if (paths_resolve_db(o->db, j.db, sizeof(j.db), db_dir, sizeof(db_dir), &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		code = UPDATE_EXIT_CHECK_FAILED;
 		goto out;

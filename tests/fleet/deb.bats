@@ -38,8 +38,21 @@ pkg_state() {
 	on "$k" sha256sum /usr/bin/bangerd /usr/bin/banger
 }
 
-@test "a fleet on the old package: upgraded through apt, batch by batch; again: changed=0; the downgrade refused in pre-flight, nothing installed" {
-	for ((k = 1; k <= N; k++)); do ROWS[$k]=$(on "$k" "$FIXTURE" list "$SDB"); done
+@test "a fleet on the old package: --check changes nothing; upgraded through apt, batch by batch; again: changed=0; the downgrade refused in pre-flight, nothing installed" {
+	for ((k = 1; k <= N; k++)); do
+		ROWS[$k]=$(on "$k" "$FIXTURE" list "$SDB")
+		BEFORE[$k]=$(pkg_state "$k")
+	done
+	# first a dry run: every host's verdict, and nothing installed anywhere
+	rollout --check -e banger_deb="$DEB_A"
+	echo "$output" | tail -30
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'check mode: would update 0.0.2 to the release' <<< "$output")" -eq "$N" ]
+	for ((k = 1; k <= N; k++)); do
+		grep -E "\"fleet$k +migrations_needed +pending 3" <<< "$output"
+		[ "$(pkg_state "$k")" = "${BEFORE[$k]}" ]
+	done
+
 	rollout -e banger_deb="$DEB_A"
 	echo "$output" | tail -30
 	[ "$status" -eq 0 ]

@@ -156,3 +156,19 @@ remember() {
 	[ "$(summary_of fleet1 result)" = unchanged ]
 	[ "$(summary_of fleet3 result)" = updated ]
 }
+
+@test "ansible-playbook --check: every host's verdict, what each batch would do, and nothing changed on any host" {
+	remember
+	rollout --check -e banger_release="$RELEASE"
+	echo "$output" | tail -60
+	[ "$status" -eq 0 ]
+	# pre-flight really asked each host (its read-only commands run in check mode)
+	for ((k = 1; k <= N; k++)); do grep -E "\"fleet$k +migrations_needed " <<< "$output"; done
+	[ "$(grep -c 'check mode: would update 0.0.2 to the release' <<< "$output")" -eq "$N" ]
+	[ "$(grep -c '^PLAY \[Update in batches' <<< "$output")" -eq 3 ]
+	! grep -q 'TASK \[banger : Run banger update' <<< "$output" || false
+	for ((k = 1; k <= N; k++)); do
+		[ "$(host_state "$k")" = "${BEFORE[$k]}" ]
+		on "$k" test ! -e /var/lib/banger-rollout
+	done
+}

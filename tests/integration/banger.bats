@@ -169,6 +169,22 @@ check_only() {
 	[ "${stderr%%$'\n'*}" = "banger: update: --from PATH is required: the new bangerd" ]
 }
 
+@test "a database whose directory does not exist: update and check-only exit 3 naming it, make nothing" {
+	# A missing file in an existing directory is a fresh install; a missing
+	# directory is a wrong --db, and the update must not make it (its lock
+	# once did, and then migrated an empty database there).
+	cp "$STAGED_BANGERD" "$WORK/bin/bangerd"
+	local before; before=$(dir_state "$WORK")
+	check_only --from "$STAGED_BANGERD" --db "$WORK/no-such-dir/x.db"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "banger: update refused: $WORK/no-such-dir/x.db: the database's directory: No such file or directory" ]
+	run --separate-stderr "$BANGER" update --from "$STAGED_BANGERD" --target "$WORK/bin/bangerd" \
+		--db "$WORK/no-such-dir/x.db" --no-restart
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "banger: update refused: $WORK/no-such-dir/x.db: the database's directory: No such file or directory" ]
+	[ "$(dir_state "$WORK")" = "$before" ]
+}
+
 @test "--sha256: the staged copy's hash must match, else exit 4 naming the copy's hash" {
 	"$BANGERD" --db "$DB" --migrate
 	good=$(sha256sum "$STAGED_BANGERD" | cut -c1-64)

@@ -16,6 +16,18 @@ teardown() { common_teardown; }
 	[ -z "$(ls -A "$WORK")" ]
 }
 
+@test "a database whose directory does not exist: exit 3 naming the directory, not a fresh install" {
+	# A typo in --db must not read as "every migration pending".
+	run --separate-stderr "$BANGERD" --db "$WORK/no-such-dir/x.db" --check-migrations
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bangerd: cannot inspect $WORK/no-such-dir/x.db: the database's directory $WORK/no-such-dir does not exist" ]
+	run --separate-stderr "$BANGERD" --db "$WORK/no-such-dir/x.db" --check-migrations --json
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[ ! -e "$WORK/no-such-dir" ]
+}
+
 @test "0-byte database: the fresh-install case" {
 	: > "$DB"
 	run "$BANGERD" --db "$DB" --check-migrations

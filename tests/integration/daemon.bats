@@ -17,26 +17,6 @@ teardown() {
 	common_teardown
 }
 
-# start_daemon [bangerd]: serve $DB on $SOCK, wait until status answers.
-start_daemon() {
-	"${1:-$BANGERD}" --db "$DB" --socket "$SOCK" 2>"$WORK/daemon.log" &
-	DAEMON=$!
-	for _ in $(seq 100); do
-		"$BANGER" status --socket "$SOCK" >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-stop_daemon() {
-	kill -TERM "$DAEMON"
-	wait "$DAEMON"
-	local rc=$?
-	DAEMON=
-	return $rc
-}
-
 @test "serves: private socket in a private directory, status answers" {
 	start_daemon
 	[ "$(stat -c %a "$WORK/run")" = 700 ]
@@ -210,6 +190,9 @@ activated() {
 
 @test "SIGTERM: a connection already accepted still gets its answer before bangerd exits" {
 	start_daemon
+	sleep 0.05	# start_daemon's last connection closed
+	local fds
+	fds=$(ls "/proc/$DAEMON/fd" | wc -l)
 	coproc CLIENT { "$LISTEN" halves "$SOCK" '{"cmd":"status"}' 5; }
 	# copies: bash closes a coprocess's own descriptors when it exits
 	exec {from}<&"${CLIENT[0]}" {to}>&"${CLIENT[1]}"
@@ -217,9 +200,14 @@ activated() {
 	[ "$line" = ready ]	# connected
 	read -r line <&"$from"
 	[ "$line" = sent ]	# the request, but for its newline
-	sleep 0.2	# accepted by now: the daemon has nothing else to do
+	# accepted once the daemon holds one more descriptor (a connection
+	# without its line has LINE_DEADLINE_MS from its accept: no long sleeps)
+	for _ in $(seq 100); do
+		[ "$(ls "/proc/$DAEMON/fd" | wc -l)" -gt "$fds" ] && break
+		sleep 0.01
+	done
 	kill -TERM "$DAEMON"
-	sleep 0.2
+	sleep 0.1
 	kill -0 "$DAEMON"	# still answering the one it has
 	echo >&"$to"
 	read -r answer <&"$from"

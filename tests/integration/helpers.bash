@@ -69,3 +69,25 @@ make_hot_journal() {
 		INSERT INTO images (name, digest, size_bytes, created_at) SELECT 'i' || i, printf('%0200d', i), i, 'now' FROM n"
 	hold_kill
 }
+
+# start_daemon [bangerd]: a bangerd of the test's own (daemon.bats,
+# crowd.bats) serving $DB on $SOCK, $DAEMON its pid; waits until status
+# answers.
+start_daemon() {
+	"${1:-$BANGERD}" --db "$DB" --socket "$SOCK" 2>"$WORK/daemon.log" &
+	DAEMON=$!
+	for _ in $(seq 100); do
+		"$BANGER_BUILD/banger" status --socket "$SOCK" >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+stop_daemon() {
+	kill -TERM "$DAEMON"
+	wait "$DAEMON"
+	local rc=$?
+	DAEMON=
+	return $rc
+}

@@ -364,6 +364,58 @@ assert_refused_both_ways() {
 	assert_refused_both_ways "both writable and executable"
 }
 
+# Issue 26: the kernel maps the zero-filled tail of a PT_LOAD (p_memsz past
+# p_filesz) as it maps the heap, writable, and adds the segment's PF_X.
+@test "an executable PT_LOAD with no file bytes and a page of memory: refused at verification" {
+	# The threat is real on this kernel: cat, so patched and run as it is
+	# (outside banger), shows a writable and executable page in its own
+	# maps; unpatched, it has none.
+	"$ELFPATCH" /bin/cat "$BATS_TEST_TMPDIR/cat" exec-bss
+	if /bin/cat /proc/self/maps | grep -q ' rwxp '; then echo "rwx unpatched"; return 1; fi
+	"$BATS_TEST_TMPDIR/cat" /proc/self/maps | grep -q ' rwxp '
+	patched "$HOSTILE/honest" exec-bss
+	assert_refused_both_ways "executable segment larger in memory than in the file"
+}
+
+@test "positive control: a data PT_LOAD larger in memory than in the file (.bss) passes" {
+	# The honest program has one (read-write, not executable), and its
+	# verdict is relayed: only executable segments are refused.
+	local rw_bss
+	rw_bss=$(readelf -lW "$HOSTILE/honest" | awk '$1 == "LOAD" && $7 == "RW" { print $5, $6 }' |
+		while read -r file mem; do [ $((mem)) -gt $((file)) ] && echo yes; done)
+	[ "$rw_bss" = yes ] || { echo "no RW PT_LOAD with memsz > filesz in honest"; return 1; }
+	check_path "$HOSTILE/honest"
+	[ "$status" -eq 1 ] || { echo "exit $status: $output $stderr"; return 1; }
+}
+
+# The loader's path as honest names it, and the file it resolves to.
+loader_of() { readelf -lW "$1" | sed -n 's/.*program interpreter: \(.*\)]/\1/p'; }
+
+@test "a PT_INTERP naming libc.so.6: refused, it is not this machine's dynamic loader" {
+	# A regular file under the library directories, which the old updater
+	# bound executable and let the kernel run as the loader.
+	local libc
+	libc=$(ldd "$HOSTILE/honest" | awk '/libc\.so/ { print $3 }')
+	[ -f "$libc" ] || { echo "no libc found by ldd"; return 1; }
+	patched "$HOSTILE/honest" interp "$libc"
+	assert_refused_both_ways "not this machine's dynamic loader"
+}
+
+@test "a PT_INTERP naming the loader by another spelling: refused, only the names it has" {
+	local ld
+	ld=$(loader_of "$HOSTILE/honest")
+	patched "$HOSTILE/honest" interp "$(dirname "$ld")/./$(basename "$ld")"
+	assert_refused_both_ways "not this machine's dynamic loader"
+}
+
+@test "positive control: the loader by its /usr-merged name is accepted and runs" {
+	local ld
+	ld=$(realpath "$(loader_of "$HOSTILE/honest")")
+	patched "$HOSTILE/honest" interp "$ld"
+	check_path "$PATCHED"
+	[ "$status" -eq 1 ] || { echo "exit $status: $output $stderr"; return 1; }
+}
+
 @test "a valid 1,023-byte line with more text before its newline: not trusted, line too long" {
 	check long_line; assert_contained; assert_reason "line too long"
 	[ "$(jq -r .line <<<"$output")" = "" ]

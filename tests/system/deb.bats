@@ -246,20 +246,60 @@ box_hold_lock() {
 	[ -z "$(root_owned_in_state)" ] || { root_owned_in_state; false; }
 }
 
-@test "dpkg -r keeps the database; with no bangerd left to read it, dpkg -i is refused, and the override installs, backs up, migrates" {
+# Where the removed release's prerm records what the kept database has applied.
+RECORD=/var/lib/banger-package/applied
+
+@test "dpkg -r keeps the database and a root-only record of its migrations; an older release lacking one is refused, nothing changed; the same release installs, every row, the service up" {
+	install_ok "$DEB_A"
+	wait_active
+	seed 3
+	inbox dpkg -r banger >/dev/null 2>&1
+	[ "$(installed)" = "deinstall ok config-files $A" ]
+	inbox test -f "$SDB"
+	inbox test ! -e /usr/bin/bangerd
+	[ "$(inbox stat -c %U:%a /var/lib/banger-package)" = root:700 ]
+	inbox grep -qx 'applied=1 2 3' "$RECORD"
+	before=$(state_listing)
+	record=$(inbox cat "$RECORD")
+	run --separate-stderr inbox dpkg -i "$DEB_B"
+	echo "$output$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"refusing to install banger 0.0.2: $SDB has applied migration(s) 3, which its bangerd does not know (it knows 1 2)"* ]]
+	[[ "$(installed)" == *" ok config-files $A" ]]
+	inbox test ! -e /usr/bin/bangerd
+	[ "$(state_listing)" = "$before" ]
+	[ "$(inbox cat "$RECORD")" = "$record" ]
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+	run --separate-stderr inbox dpkg -i "$DEB_A"
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(installed)" = "install ok installed $A" ]
+	[ "$(inbox systemctl is-enabled bangerd.service)" = enabled ]
+	wait_active
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(status_json .schema.state)" = compatible ]
+	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
+	inbox test ! -e /var/lib/banger-package	# served its purpose
+}
+
+@test "dpkg -r, then the database is not the one recorded: refused, it cannot be read; the override installs, backs up, migrates" {
 	install_ok "$DEB_B"
 	wait_active
 	seed 2
 	inbox dpkg -r banger >/dev/null 2>&1
-	inbox test -f "$SDB"
-	! inbox test -e /usr/bin/bangerd
+	inbox grep -qx 'applied=1 2' "$RECORD"
+	# a row written after the record (a restore by hand, say): the record
+	# no longer says what this database has applied
+	inbox "$FIXTURE" exec "$SDB" "INSERT INTO images (name, digest, size_bytes, created_at) VALUES ('late', 'd', 1, 'now')"
+	LIST=$(inbox "$FIXTURE" list "$SDB")
+	DUMP=$(inbox "$FIXTURE" dump "$SDB")
 	run --separate-stderr inbox dpkg -i "$DEB_A"
 	echo "$output$stderr"
 	[ "$status" -ne 0 ]
-	[[ "$stderr" == *"refusing to install banger $A: the migrations that $SDB has applied cannot be read: no bangerd is installed to read it"* ]]
-	[[ "$stderr" == *"Install the release that last served it first"*"BANGER_ALLOW_INCOMPATIBLE=1"* ]]
+	[[ "$stderr" == *"refusing to install banger $A: the migrations that $SDB has applied cannot be read: no bangerd is installed to read it"*"no record of them matches it"* ]]
+	[[ "$stderr" == *"BANGER_ALLOW_INCOMPATIBLE=1"* ]]
 	[[ "$(installed)" != "install ok installed"* ]]
-	! inbox test -e /usr/bin/bangerd
+	inbox test ! -e /usr/bin/bangerd
 	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
 	run --separate-stderr inbox env BANGER_ALLOW_INCOMPATIBLE=1 dpkg -i "$DEB_A"
 	echo "$output$stderr"
@@ -271,4 +311,61 @@ box_hold_lock() {
 	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
 	inbox cp "$SDB.pre-update" /tmp/pre-update.db
 	[ "$(inbox "$FIXTURE" dump /tmp/pre-update.db)" = "$DUMP" ]
+}
+
+# The administrator's choice for the unit, made on B (0.0.2) with rows;
+# then dpkg -i of B again and of A (newer, migrates) must each configure
+# at once (nothing to wait for), say in one line what was skipped and
+# why, and leave the units as they were. $1: what to run; $2: what
+# is-enabled then says; $3, $4: the words of the postinst's line.
+admin_choice_kept() {
+	install_ok "$DEB_B"
+	wait_active
+	seed 2
+	inbox sh -c "$1"
+	[ "$(inbox systemctl is-enabled bangerd.service)" = "$2" ]
+	socket=$(inbox systemctl is-active bangerd.socket || true)
+	for deb in "$DEB_B" "$DEB_A"; do
+		run --separate-stderr inbox dpkg -i "$deb"
+		echo "$output$stderr"
+		[ "$status" -eq 0 ]
+		[ "$(installed)" = "install ok installed $(dpkg-deb -f "$deb" Version)" ]
+		[[ "$stderr" == *"banger: bangerd.service is $3 and was not running: not started by the package, nothing to confirm$4 (the administrator's choice"* ]]
+		[[ "$stderr" != *"did not come up"* ]]
+		[ "$(inbox systemctl is-enabled bangerd.service)" = "$2" ]
+		[ "$(inbox systemctl is-active bangerd.service)" = inactive ]
+		[ "$(inbox systemctl is-active bangerd.socket || true)" = "$socket" ]
+	done
+	# the upgrade backed up the database it will migrate, and left it unmigrated
+	[[ "$stderr" == *"the database before $A migrates it: $SDB.pre-update"* ]]
+	run inbox /usr/bin/bangerd --check-migrations --system
+	[ "$output" = "migrations needed: pending [3] (binary will apply on first Open)" ]
+	[ "$(inbox "$FIXTURE" dump "$SDB")" = "$DUMP" ]
+}
+
+@test "bangerd.service disabled (and stopped) by the administrator: dpkg -i of the same and of a newer release configure at once and leave it so" {
+	# (the socket, disabled with it by Also=, still listens: --now stops the service alone)
+	admin_choice_kept "systemctl disable --now bangerd.service 2>/dev/null" disabled disabled \
+		"; bangerd.socket listens, and starts it on a connection"
+	# and enabling it is all it takes: A migrates, every row
+	inbox systemctl enable --now bangerd.service 2>/dev/null
+	wait_active
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
+}
+
+@test "bangerd.service masked: dpkg -i of the same and of a newer release configure at once and leave it masked" {
+	admin_choice_kept "systemctl mask --now bangerd.service 2>/dev/null" masked masked ""
+}
+
+@test "bangerd.service left to its socket: dpkg -i configures at once; the next connection starts the new release" {
+	admin_choice_kept "systemctl disable --now bangerd.service 2>/dev/null &&
+		systemctl enable --now bangerd.socket 2>/dev/null" disabled disabled \
+		"; bangerd.socket listens, and starts it on a connection"
+	[ "$(inbox systemctl is-active bangerd.socket)" = active ]
+	# the first connection: the socket starts A, which migrates and answers
+	[ "$(status_json .version)" = "$A" ]
+	[ "$(inbox systemctl is-active bangerd.service)" = active ]
+	[ "$(status_json .schema.state)" = compatible ]
+	[ "$(inbox "$FIXTURE" list "$SDB")" = "$LIST" ]
 }

@@ -90,3 +90,34 @@ user_version() { as_op banger status --json | jq -r .version; }
 	[ "$(box_sha "$HOME_OP/.local/bin/bangerd")" = "$OLD_SHA" ]
 	[ "$(as_op "$OP_FIXTURE" list "$UDB")" = "$ROWS" ]
 }
+
+@test "the user unit runs in the sandbox a user manager gives: no capability, seccomp, namespaces of its own, read-only but for its state" {
+	pid=$(as_op systemctl --user show -p MainPID --value bangerd.service)
+	[ "$pid" -gt 0 ]
+	inbox grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd|CapAmb):' "/proc/$pid/status"
+	# shellcheck disable=SC2016 # awk's own $1 and $2
+	field() { inbox awk -v f="$1:" '$1 == f {print $2}' "/proc/$pid/status"; }
+	[ "$(field NoNewPrivs)" = 1 ]
+	[ "$(field Seccomp)" = 2 ]
+	[ "$(field CapBnd)" = 0000000000000000 ]
+	for ns in user mnt net uts; do
+		[ "$(inbox readlink "/proc/$pid/ns/$ns")" != "$(inbox readlink "/proc/1/ns/$ns")" ] ||
+			{ echo "the host's $ns namespace"; false; }
+	done
+	# in its mount namespace: read-only everywhere but its state directory
+	# (tried as root, whom only a read-only mount stops)
+	for path in "$HOME_OP" "$HOME_OP/.local/bin" /etc /var/tmp/.. /usr; do
+		run inbox nsenter -t "$pid" -m -- touch "$path/.probe"
+		[ "$status" -ne 0 ] && [[ "$output" == *"Read-only file system"* ]] ||
+			{ echo "$path: $output"; false; }
+	done
+	inbox nsenter -t "$pid" -m -- sh -c "touch '$HOME_OP/.local/state/banger/.probe' &&
+		rm '$HOME_OP/.local/state/banger/.probe'"
+	[ -z "$(inbox find "$HOME_OP" /etc -name .probe)" ]
+	# and systemd itself, asked about the running unit
+	run as_op systemd-analyze security --user bangerd.service
+	level=$(sed -n 's/.*Overall exposure level for bangerd.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	echo "exposure: $level"
+	[ -n "$level" ] || { echo "$output"; false; }
+	awk -v l="$level" 'BEGIN { exit !(l <= 1.0) }'
+}

@@ -16,6 +16,14 @@
  *                    PT_INTERP's) still finds its own name.
  *   execstack        PT_GNU_STACK gets PF_X: an executable stack at exec
  *   wx-data          the first writable PT_LOAD gets PF_X as well
+ *   exec-bss         one more PT_LOAD, readable and executable, with no
+ *                    file bytes and a page of memory (p_filesz 0,
+ *                    p_memsz 4096), above every other segment, in place
+ *                    of the last PT_NOTE (or PT_GNU_EH_FRAME): the kernel
+ *                    maps that page writable and executable
+ *   phdrs N          the program header table copied to the end of the
+ *                    file and grown to N entries with PT_NULL ones (the
+ *                    PT_PHDR entry, if any, is left as it was)
  *
  * Each PATH is appended to the end of the copy, where the kernel reads it
  * (it takes the interpreter's name by file offset). Exit 0, or 1 with a
@@ -37,7 +45,7 @@ static int fail(const char *what)
 int main(int argc, char *argv[])
 {
 	if (argc < 4) {
-		fputs("usage: elfpatch IN OUT EDIT... (interp PATH | add-interp PATH | execstack | wx-data)\n",
+		fputs("usage: elfpatch IN OUT EDIT... (interp PATH | add-interp PATH | execstack | wx-data | exec-bss | phdrs N)\n",
 		      stderr);
 		return 64;
 	}
@@ -112,6 +120,36 @@ int main(int argc, char *argv[])
 			if (i == eh->e_phnum)
 				return fail("no writable PT_LOAD");
 			ph[i].p_flags |= PF_X;
+		} else if (strcmp(edit, "exec-bss") == 0) {
+			if (last_note < 0)
+				return fail("no PT_NOTE or PT_GNU_EH_FRAME left to turn into a PT_LOAD");
+			Elf64_Addr end = 0;
+			for (int i = 0; i < eh->e_phnum; i++)
+				if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr + ph[i].p_memsz > end)
+					end = ph[i].p_vaddr + ph[i].p_memsz;
+			Elf64_Phdr *p = &ph[last_note];
+			p->p_type = PT_LOAD;
+			p->p_flags = PF_R | PF_X;
+			p->p_offset = 0;
+			p->p_vaddr = p->p_paddr = ((end + 0xfff) & ~(Elf64_Addr)0xfff) + 0x1000;
+			p->p_filesz = 0;
+			p->p_memsz = 0x1000;
+			p->p_align = 0x1000;
+		} else if (strcmp(edit, "phdrs") == 0) {
+			if (++a >= argc)
+				return fail("phdrs wants a count");
+			long n = strtol(argv[a], NULL, 10);
+			size_t start = (size + 7) & ~(size_t)7;
+			if (n < eh->e_phnum || n > 65535 || start + (size_t)n * sizeof(Elf64_Phdr) > sizeof(buf))
+				return fail("phdrs: a count from the current one to 65535");
+			memset(buf + size, 0, start - size);
+			memcpy(buf + start, ph, eh->e_phnum * sizeof(Elf64_Phdr));
+			memset(buf + start + eh->e_phnum * sizeof(Elf64_Phdr), 0,
+			       (size_t)(n - eh->e_phnum) * sizeof(Elf64_Phdr));
+			eh->e_phoff = start;
+			eh->e_phnum = (Elf64_Half)n;
+			ph = (Elf64_Phdr *)(buf + start);
+			size = start + (size_t)n * sizeof(Elf64_Phdr);
 		} else {
 			return fail("unknown edit");
 		}

@@ -203,6 +203,11 @@ static void test_newer_database_is_refused_without_a_write(void **state)
 	assert_int_equal(store_open(db, &known, &s, NULL, &err), STORE_INCOMPATIBLE);
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "99"));
+	/* Neither the status nor err->code can be read as another errno
+	 * (STORE_INCOMPATIBLE was -2, -ENOENT). */
+	assert_true(STORE_INCOMPATIBLE > 0 && STORE_FAILED > 0);
+	assert_int_equal(err.code, -EPROTO);
+	assert_int_equal(err.sqlite, 0);
 	snapshot_assert_same(before, *state);
 	snapshot_free(before);
 }
