@@ -1,5 +1,9 @@
-/* update.h - replacing bangerd: stage, verify, sandboxed check, and (to
- * come) backup, swap, restart, health, rollback. */
+/* update.h - replacing bangerd: banger update and --check-only.
+ *
+ * The door for banger.c: the options, the exit codes and the three entry
+ * points. What only src/update and its tests use is in
+ * src/update/internal.h; the staging and ELF verification below are still
+ * here because other modules' tools and fuzzers use them. */
 #ifndef BANGER_UPDATE_H
 #define BANGER_UPDATE_H
 
@@ -17,8 +21,11 @@ enum update_exit {
 	UPDATE_EXIT_INCOMPATIBLE = 2,
 	UPDATE_EXIT_CHECK_FAILED = 3,
 	UPDATE_EXIT_VERIFY_FAILED = 4,
-	UPDATE_EXIT_UNAVAILABLE = 69,
+	UPDATE_EXIT_ROLLED_BACK = 5,	/* the new daemon failed its health check */
+	UPDATE_EXIT_ROLLBACK_FAILED = 6,	/* operator action needed */
 	UPDATE_EXIT_USAGE = 64,
+	UPDATE_EXIT_UNAVAILABLE = 69,
+	UPDATE_EXIT_LOCKED = 75,
 };
 
 struct staged {
@@ -67,28 +74,6 @@ int update_verify_sha256(const struct staged *staged, const char *hex, struct ba
 int update_verify_minisig(const struct staged *staged, const char *sig_path, const char *pubkey,
 			  struct banger_error *err);
 
-struct check_options {
-	const char *from;	/* the new bangerd */
-	const char *sha256;	/* or NULL */
-	const char *minisig;	/* with pubkey, or NULL */
-	const char *pubkey;
-	const char *target;	/* where it would go; its directory stages the copy */
-	const char *db;		/* the live database */
-	const char *state_dir;	/* locked shared while the check runs */
-	unsigned timeout_s;
-	bool json;
-};
-
-struct sandbox_result;
-
-struct verdict {
-	int code;		/* the exit code for banger update: 0, 1, 2 or 3 */
-	char reason[512];	/* when code is 3 */
-};
-
-/* Trust a check's verdict only when the child exited normally with 0, 1
- * or 2 AND its line parses as that same classification. */
-void update_judge_check(const struct sandbox_result *r, struct verdict *v);
 
 /* The files the loader needs to start the staged binary (libraries.c):
  * its ELF interpreter, then the DT_NEEDED closure as found in the
@@ -98,65 +83,8 @@ void update_judge_check(const struct sandbox_result *r, struct verdict *v);
 int update_loader_files(const struct staged *staged, char ***files, struct banger_error *err);
 void update_loader_files_free(char **files);
 
-/* Run the staged binary with argv in the sandbox (policy
- * check-migrations.policy, Landlock read access to db_dir and the
- * libraries), as the owner of db (of db_dir while db does not exist) when
- * we are root, in a mount namespace that holds only db_dir, the loader's
- * files and /etc/ld.so.cache where we hold CAP_SYS_ADMIN, and under the
- * check's own deadline (4 s, see check.c), not --timeout. */
-int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
-		      const char *db_dir, struct sandbox_result *result, struct banger_error *err);
-
-/* The staged binary's --version, asked in the sandbox. */
-int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
-			  char *version, size_t size, struct banger_error *err);
-
-/* banger update --check-only: stage, verify, run the staged binary's
- * --check-migrations in the sandbox, relay its verdict. Prints the child's
- * line (sanitized) or the JSON result on out, one-line reasons on errout.
- * Returns 0, 1, 2 (the child's verdict, trusted only when its exit code
- * and its line agree), 3 (the check failed) or 4 (verification failed). */
-int update_check_only(const struct check_options *opts, FILE *out, FILE *errout);
-
-/* ---- the whole update ------------------------------------------------ */
-
-enum {
-	UPDATE_EXIT_ROLLED_BACK = 5,	/* the new daemon failed its health check */
-	UPDATE_EXIT_ROLLBACK_FAILED = 6,	/* operator action needed */
-	UPDATE_EXIT_LOCKED = 75,
-};
-
-struct journal {
-	char step[16];		/* checked, backed-up, swapping, swapped */
-	char target[PATH_MAX];
-	char db[PATH_MAX];
-	char backup[PATH_MAX];	/* "" when no migration was needed */
-	char socket[PATH_MAX];
-	char restart[1024];	/* "", "cmd:CMD" or "systemd:UNIT" */
-	char new_version[64];
-	char old_version[64];
-	unsigned timeout_s;
-};
-
-/* LOCK: flock on the state directory itself, exclusive for an update (the
- * directory is made, 0700, when missing), shared for --check-only (no lock
- * and *fd -1 when the directory does not exist). 0, -EWOULDBLOCK when
- * another update holds it, or < 0; err says which. */
-int update_lock(const char *state_dir, bool shared, int *fd, struct banger_error *err);
-
-/* 1 and the journal when one exists, 0 when none, < 0 when unreadable. */
-int journal_read(const char *state_dir, struct journal *j, struct banger_error *err);
-int journal_write(const char *state_dir, const struct journal *j, struct banger_error *err);
-int journal_remove(const char *state_dir);
-int update_fsync_dir(const char *dir);
-
-/* SIGTERM every process whose executable was TARGET before TARGET was
- * replaced (the rollback's "stop", see stop.c), wait up to timeout_s for
- * them to exit, then SIGKILL. Returns how many were stopped, or < 0
- * (-ETIMEDOUT: some outlived SIGKILL). */
-int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout);
-
-
+/* One set of options for the update and --check-only (which uses from,
+ * the checks, target, db, state_dir and json). */
 struct update_options {
 	const char *from, *sha256, *minisig, *pubkey;
 	const char *target;
@@ -168,22 +96,14 @@ struct update_options {
 	bool json;
 };
 
-/* RESTART (restart.c): how this update restarts bangerd, as the journal
- * keeps it: "cmd:CMD" (--restart-cmd), "systemd:bangerd.service" (--system
- * under the system's systemd), "systemd-user:bangerd.service" (user mode
- * under the user's own systemd), or "" (--no-restart, or no manager runs
- * a bangerd unit). */
-void update_restart_choose(const struct update_options *opts, char *how, size_t size);
-/* Restart the way how says, within timeout_s; again: a rollback's
- * restart (the unit's start limit is reset first). 0, or -1 with why
- * saying in one phrase what failed, systemd's Result included. */
-int update_restart(const char *how, unsigned timeout_s, bool again, char *why, size_t why_size);
-/* The daemon at socket answers with version and a compatible schema, from
- * another pid than old_pid, within timeout_s. Under systemd a unit that
- * fails or is restarted meanwhile ends the wait at once. 0, or -1 with
- * why. */
-int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
-		   unsigned timeout_s, char *why, size_t why_size);
+/* banger update --check-only: stage, verify, run the staged binary's
+ * --check-migrations in the sandbox, relay its verdict. Prints the child's
+ * line (sanitized) or the JSON result on out, one-line reasons on errout.
+ * Returns 0, 1, 2 (the child's verdict, trusted only when its exit code
+ * and its line agree), 3 (the check failed) or 4 (verification failed). */
+int update_check_only(const struct update_options *opts, FILE *out, FILE *errout);
+
+
 
 /* banger update: lock, recover what an interrupted update left, stage,
  * verify, check, back up, swap, restart, confirm health, roll back on

@@ -290,7 +290,7 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		{ 0 },
 	};
 	struct paths_options popts = { 0 };
-	struct check_options copts = { 0 };
+	struct update_options copts = { 0 };
 	const char *sha256 = NULL, *minisig = NULL, *pubkey = NULL, *restart_cmd = NULL;
 	int check_only = 0, no_restart = 0, recover = 0, opt, index = 0;
 	char target[PATH_MAX];
@@ -367,26 +367,25 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 	}
 	copts.db = paths.db;
 	copts.state_dir = paths.state_dir;
+	copts.socket = paths.socket;
+	copts.restart_cmd = restart_cmd;
+	copts.no_restart = no_restart;
+	copts.system = popts.system;
+	if (copts.timeout_s == 0)
+		copts.timeout_s = 30;
 	if (check_only)
 		return update_check_only(&copts, out, errout);
 	/* A --db whose directory does not exist is a wrong path (a typo), not
-	 * a fresh install: refused before the lock, which would make the
-	 * state directory, and the check, which would then find no file and
-	 * call it fresh. (A default state directory that does not exist yet
-	 * is a first install.) */
+	 * a fresh install: refused before the lock and the check, which would
+	 * find no file and call it fresh. (A default state directory that
+	 * does not exist yet is a first install.) */
 	char db_abs[PATH_MAX], db_dir[PATH_MAX];
 	if (!recover && popts.db &&
 	    paths_resolve_db(paths.db, db_abs, sizeof(db_abs), db_dir, sizeof(db_dir), &err) != 0) {
 		fprintf(errout, "banger: update refused: %s\n", err.msg);
 		return UPDATE_EXIT_CHECK_FAILED;
 	}
-	struct update_options uopts = {
-		.from = copts.from, .sha256 = sha256, .minisig = minisig, .pubkey = pubkey,
-		.target = copts.target, .state_dir = paths.state_dir, .db = paths.db,
-		.socket = paths.socket, .restart_cmd = restart_cmd, .no_restart = no_restart,
-		.system = popts.system, .timeout_s = copts.timeout_s ? copts.timeout_s : 30, .json = copts.json,
-	};
-	return recover ? update_recover(&uopts, out, errout) : update_run(&uopts, out, errout);
+	return recover ? update_recover(&copts, out, errout) : update_run(&copts, out, errout);
 }
 
 static int help_command(int argc, char *argv[], FILE *out, FILE *errout);

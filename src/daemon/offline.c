@@ -1,9 +1,34 @@
 /* bangerd's actions that do not serve: check, migrate, list. */
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "banger/daemon.h"
+#include "banger/json.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
+#include "banger_config.h"
+
+/* The report's object with this binary's own "version" as its last key,
+ * so that the updater's one sandboxed run answers both questions. */
+static int print_versioned(const struct schema_report *report, FILE *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	if (mem == NULL)
+		return -1;
+	int rc = schema_report_print(report, true, mem);
+	if (fclose(mem) != 0 || rc != 0 || len < 2) {
+		free(buf);
+		return -1;
+	}
+	fwrite(buf, 1, len - 2, out);	/* without its "}\n" */
+	free(buf);
+	banger_json_field(out, "version", BANGER_VERSION);
+	fputs("}\n", out);
+	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
+}
 
 int daemon_check_migrations(const char *db_path, bool json, FILE *out, FILE *errout)
 {
@@ -24,7 +49,7 @@ int daemon_check_migrations(const char *db_path, bool json, FILE *out, FILE *err
 		return DAEMON_EXIT_CANNOT_INSPECT;
 	}
 	int code = (int)report.state;	/* 0, 1, 2: the contract's exit codes */
-	if (schema_report_print(&report, json, out) != 0) {
+	if ((json ? print_versioned(&report, out) : schema_report_print(&report, false, out)) != 0) {
 		fprintf(errout, "bangerd: cannot write the result\n");
 		code = DAEMON_EXIT_CANNOT_INSPECT;
 	}

@@ -83,13 +83,21 @@ static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_
 {
 	(void)path;
 	const char *dest = ctx;
-	/* Afresh each time: a copy thrown away by a retry leaves no page. */
-	if (truncate(dest, 0) != 0)
-		return banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
+	/* Afresh each time: a copy thrown away by a retry leaves no page.
+	 * Through a descriptor of the file itself, never a path that a
+	 * symlink could send elsewhere. */
+	struct stat st;
+	int fd = open(dest, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int rc = fd < 0 ? -errno : fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
+		 : ftruncate(fd, 0) != 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: %s", dest, strerror(-rc));
 	/* A private file, renamed into place only when complete: no journal
 	 * to leave behind, and our own fsync (store_copy_make_plain) before the
 	 * rename. */
-	int rc = store_copy_into(src, dest, SQLITE_OPEN_READWRITE,
+	rc = store_copy_into(src, dest, SQLITE_OPEN_READWRITE,
 			   "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", err);
 	return rc == 0 ? store_copy_make_plain(dest, err) : rc;
 }
@@ -103,7 +111,7 @@ void store_backup_abandon(const char *dest)
 {
 	char tmp[PATH_MAX + 8];
 	if (tmp_path(dest, tmp, sizeof(tmp)) == 0)
-		unlink(tmp);
+		(void)unlink(tmp);	/* nothing there: nothing to abandon */
 }
 
 int store_backup(const char *path, const char *dest, struct banger_error *err)
@@ -111,7 +119,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	char tmp[PATH_MAX + 8];
 	if (tmp_path(dest, tmp, sizeof(tmp)) != 0)
 		return banger_error_set(err, -ENAMETOOLONG, "%s: path too long", dest);
-	unlink(tmp);	/* what a killed backup left */
+	(void)unlink(tmp);	/* what a killed backup left; O_EXCL below says if it stayed */
 	struct banger_owner owner;
 	int rc = banger_owner_of(path, &owner);
 	if (rc != 0)
@@ -123,7 +131,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	rc = banger_owner_give_fd(fd, &owner);
 	close(fd);
 	if (rc != 0) {
-		unlink(tmp);
+		(void)unlink(tmp);	/* the chown's error is the one to report */
 		return banger_error_set(err, rc, "%s: cannot give it to the database's owner: %s", tmp,
 					strerror(-rc));
 	}
@@ -133,7 +141,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by store_copy_make_plain() */
 		rc = banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
 	if (rc != 0)
-		unlink(tmp);
+		(void)unlink(tmp);	/* best effort: the next update's recovery removes it too */
 	return rc;
 }
 

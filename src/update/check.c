@@ -12,11 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "banger/json.h"
 #include "banger/owner.h"
 #include "banger/sandbox.h"
 #include "banger/store.h"
-#include "banger/update.h"
 #include "elf_reader.h"
+#include "internal.h"
 
 /* policy/check-migrations.policy, compiled into BPF by the build: the
  * updater runs as root and must not take its policy from a file someone
@@ -38,89 +39,16 @@ static const struct sock_filter check_migrations_bpf[] = {
  * not fail. */
 #define CHECK_DEADLINE_MS 4000
 
-void update_judge_check(const struct sandbox_result *r, struct verdict *v)
-{
-	enum schema_state state;
-	v->code = UPDATE_EXIT_CHECK_FAILED;
-	v->reason[0] = '\0';
-	switch (r->outcome) {
-	case SANDBOX_TIMED_OUT:
-		if (r->survived_kill)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
-				 (int)r->pid);
-		else
-			snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
-		return;
-	case SANDBOX_SETUP_FAILED:
-		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",
-			 sandbox_step_name(r->step), strerror(r->setup_errno));
-		return;
-	case SANDBOX_SIGNALED:
-		if (r->signal == SIGSYS && r->violation_name[0])
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused the system call %s (%ld)",
-				 r->violation_name, r->violation);
-		else if (r->signal == SIGSYS && r->violation >= 0)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused system call number %ld of another ABI",
-				 r->violation);
-		else if (r->signal == SIGSYS)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused a system call (the kernel log names it: audit type=1326)");
-		else
-			snprintf(v->reason, sizeof(v->reason), "the check was killed by signal %d (%s)",
-				 r->signal, strsignal(r->signal));
-		return;
-	case SANDBOX_EXITED:
-		break;
-	}
-	if (r->exit_code > 2) {
-		snprintf(v->reason, sizeof(v->reason), "the check exited with %d%s%.300s", r->exit_code,
-			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
-		return;
-	}
-	if (r->line_truncated) {
-		snprintf(v->reason, sizeof(v->reason),
-			 "the check exited with %d but printed a line too long to trust (over %d bytes): '%.200s...'",
-			 r->exit_code, SANDBOX_LINE_MAX - 1, r->first_line);
-		return;
-	}
-	if (schema_line_parse(r->first_line, &state) != 0) {
-		snprintf(v->reason, sizeof(v->reason), "the check exited with %d but printed '%.200s'",
-			 r->exit_code, r->first_line);
-		return;
-	}
-	if ((int)state != r->exit_code) {
-		snprintf(v->reason, sizeof(v->reason),
-			 "the check exited with %d but its line says otherwise: '%.200s'", r->exit_code,
-			 r->first_line);
-		return;
-	}
-	v->code = r->exit_code;
-}
-
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);	/* control bytes were removed by the runner */
-	}
-	fputc('"', out);
-}
-
-static void print_result(const struct check_options *o, int code, const char *line,
+static void print_result(const struct update_options *o, int code, const char *line,
 			 const char *reason, const struct sandbox_result *r, FILE *out, FILE *errout)
 {
 	static const char *const names[] = { "compatible", "migrations_needed", "incompatible",
 					     "check_failed", "verify_failed" };
 	if (o->json) {
 		fprintf(out, "{\"result\":\"%s\",\"exit\":%d,\"line\":", names[code], code);
-		json_string(out, line);
+		banger_json_string(out, line);
 		fputs(",\"reason\":", out);
-		json_string(out, reason);
+		banger_json_string(out, reason);
 		fprintf(out, ",\"landlock_abi\":%d,\"mount_namespace\":%s,\"child_pid\":%d}\n",
 			r ? r->landlock_abi : 0, r && r->mount_namespace ? "true" : "false",
 			r ? (int)r->pid : 0);
@@ -131,153 +59,129 @@ static void print_result(const struct check_options *o, int code, const char *li
 		fprintf(errout, "banger: update refused: %s\n", reason);
 }
 
-int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
-		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
+/* Landlock's read rules: the library dirs and the state dir, and the
+ * loader's files one by one too. A Landlock rule is found by walking up
+ * from the file opened, and in the mount namespace a library's parents are
+ * our directories, not the machine's /usr/lib: only a rule on the file
+ * itself (the same inode, bound) applies there. NULL when out of memory. */
+static const char **read_rules(char **loader_files, const char *db_dir)
 {
-	struct sandbox_policy *policy = NULL;
-	/* Only root can take another identity; anyone else runs the check as
-	 * itself, which is the database's owner in user mode. */
-	bool set_identity = geteuid() == 0;
-	struct banger_owner owner = { 0, 0 };
-	/* The database file's owner, not followed (a symlinked database is
-	 * refused by the check itself), or its directory's while there is
-	 * none yet. */
-	int rc = set_identity ? banger_owner_of(db, &owner) : 0;
-	if (rc != 0)
-		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
-	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
-	if (rc != 0)
-		return rc;
-	/* The mount namespace: the state dir and the loader's cache as data,
-	 * the interpreter and the libraries it will map as code, nothing
-	 * else (libraries.c says why not the library directories). */
-	char **loader_files = NULL;
-	rc = update_loader_files(staged, &loader_files, err);
-	if (rc != 0) {
-		policy_free(policy);
-		return rc;
-	}
-	const char *ns_data[] = { db_dir, access("/etc/ld.so.cache", F_OK) == 0 ? "/etc/ld.so.cache" : NULL,
-				  NULL };
-	/* Landlock: the library dirs and the state dir, and the loader's files
-	 * one by one too. A Landlock rule is found by walking up from the
-	 * file opened, and in the mount namespace a library's parents are
-	 * our directories, not the machine's /usr/lib: only a rule on the
-	 * file itself (the same inode, bound) applies there. */
 	const char *const *roots = update_library_roots();
-	size_t dirs = 0, files = 0;
+	size_t dirs = 0, files = 0, n = 0;
 	while (roots[dirs])
 		dirs++;
 	while (loader_files[files])
 		files++;
-	const char **read_paths = calloc(dirs + files + 3, sizeof(*read_paths));
-	if (read_paths == NULL) {
-		update_loader_files_free(loader_files);
-		policy_free(policy);
-		return banger_error_set(err, -ENOMEM, "out of memory");
-	}
-	size_t n = 0;
+	const char **paths = calloc(dirs + files + 3, sizeof(*paths));
+	if (paths == NULL)
+		return NULL;
 	for (size_t i = 0; i < dirs; i++)
-		read_paths[n++] = roots[i];
-	read_paths[n++] = "/etc/ld.so.cache";
+		paths[n++] = roots[i];
+	paths[n++] = "/etc/ld.so.cache";
 	for (size_t i = 0; i < files; i++)
-		read_paths[n++] = loader_files[i];
-	read_paths[n++] = db_dir;
+		paths[n++] = loader_files[i];
+	paths[n] = db_dir;
+	return paths;
+}
+
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
+		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
+{
+	struct sandbox_policy *policy = NULL;
+	char **loader_files = NULL;
+	const char **read_paths = NULL;
+	/* Only root can take another identity; anyone else runs the check as
+	 * itself, which is the database's owner in user mode. */
+	bool set_identity = geteuid() == 0;
+	struct banger_owner owner = { 0, 0 };
+	int rc = set_identity ? banger_owner_of_db(db, &owner) : 0;
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
+	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
+	/* The mount namespace: the state dir and the loader's cache as data,
+	 * the interpreter and the libraries it will map as code, nothing
+	 * else (libraries.c says why not the library directories). */
+	if (rc == 0)
+		rc = update_loader_files(staged, &loader_files, err);
+	if (rc == 0 && (read_paths = read_rules(loader_files, db_dir)) == NULL)
+		rc = banger_error_set(err, -ENOMEM, "out of memory");
+	const char *ns_data[] = { db_dir, access("/etc/ld.so.cache", F_OK) == 0 ? "/etc/ld.so.cache" : NULL,
+				  NULL };
 	/* The interpreter as update_verify_elf() resolved it: a regular file
 	 * beneath the library roots, never a directory. */
 	const char *exec_paths[] = { staged->interpreter[0] ? staged->interpreter : NULL, NULL };
 	struct sandbox_spec spec = {
-		.exec_fd = staged->exec_fd,
-		.argv = argv,
-		.policy = policy,
-		.read_paths = read_paths,
-		.exec_paths = exec_paths,
-		.timeout_ms = CHECK_DEADLINE_MS,
-		.cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
+		.exec_fd = staged->exec_fd, .argv = argv, .policy = policy,
+		.read_paths = read_paths, .exec_paths = exec_paths,
+		.timeout_ms = CHECK_DEADLINE_MS, .cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
 		.memory_bytes = (size_t)512 << 20,
-		.set_identity = set_identity,
-		.uid = owner.uid,
-		.gid = owner.gid,
-		.mount_namespace = true,
-		.ns_data_paths = ns_data,
+		.set_identity = set_identity, .uid = owner.uid, .gid = owner.gid,
+		.mount_namespace = true, .ns_data_paths = ns_data,
 		.ns_code_paths = (const char *const *)loader_files,
 	};
-	rc = sandbox_run(&spec, result, err);
+	if (rc == 0)
+		rc = sandbox_run(&spec, result, err);
 	free(read_paths);
-	update_loader_files_free(loader_files);
-	policy_free(policy);
+	if (loader_files)
+		update_loader_files_free(loader_files);
+	if (policy)
+		policy_free(policy);
 	return rc;
 }
 
-int update_staged_version(const struct staged *staged, const char *db, const char *db_dir,
-			  char *version, size_t size, struct banger_error *err)
+static int check_failed(struct check_run *c, int code, const char *msg)
 {
-	struct sandbox_result r;
-	char *argv[] = { "bangerd", "--version", NULL };
-	int rc = update_run_staged(staged, argv, db, db_dir, &r, err);
-	if (rc != 0)
-		return rc;
-	size_t len = strlen(r.first_line);
-	if (r.outcome == SANDBOX_TIMED_OUT)
-		return banger_error_set(err, -ETIMEDOUT, "the new bangerd's --version timed out%s",
-					r.survived_kill ? " and did not die after SIGKILL" : "");
-	if (r.outcome != SANDBOX_EXITED || r.exit_code != 0 || len == 0 || len >= size ||
-	    strspn(r.first_line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:_-") != len)
-		return banger_error_set(err, -EPROTO, "the new bangerd's --version printed '%.100s'",
-					r.first_line);
-	memcpy(version, r.first_line, len + 1);
-	return 0;
+	c->v.code = code;
+	snprintf(c->v.reason, sizeof(c->v.reason), "%.500s", msg);
+	return code;
 }
 
-int update_check_only(const struct check_options *o, FILE *out, FILE *errout)
+int update_check_pipeline(struct check_run *c)
 {
 	struct banger_error err = { 0 };
-	struct staged staged = { .exec_fd = -1 };
-	struct sandbox_result result;
-	struct verdict v = { UPDATE_EXIT_CHECK_FAILED, "" };
-	char target_dir[PATH_MAX], db_dir[PATH_MAX], db[PATH_MAX];
-	int code, lock = -1;
-
-	if (o->state_dir) {
-		int rc = update_lock(o->state_dir, true, &lock, &err);
-		if (rc != 0) {
-			fprintf(errout, "banger: %s\n", err.msg);
-			return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
-		}
-	}
+	const struct update_options *o = c->o;
+	char dir[PATH_MAX];
+	memset(&c->v, 0, sizeof(c->v));
 	/* Absolute paths: the child runs in /. */
-	snprintf(target_dir, sizeof(target_dir), "%s", o->target);
-	if (realpath(dirname(target_dir), target_dir) == NULL) {
-		snprintf(v.reason, sizeof(v.reason), "cannot stage beside the target %s: %s", o->target,
+	snprintf(dir, sizeof(dir), "%s", o->target);
+	if (c->target_dir[0] == '\0' && realpath(dirname(dir), c->target_dir) == NULL) {
+		snprintf(dir, sizeof(dir), "cannot stage beside the target %.200s: %s", o->target,
 			 strerror(errno));
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
+		return check_failed(c, UPDATE_EXIT_CHECK_FAILED, dir);
 	}
-	if (paths_resolve_db(o->db, db, sizeof(db), db_dir, sizeof(db_dir), &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
+	if (paths_resolve_db(o->db, c->db, sizeof(c->db), c->db_dir, sizeof(c->db_dir), &err) != 0)
+		return check_failed(c, UPDATE_EXIT_CHECK_FAILED, err.msg);
+	if (update_stage_verified(o->from, c->target_dir, c->durable, o->sha256, o->minisig, o->pubkey,
+				  &c->staged, &err) != 0)
+		return check_failed(c, UPDATE_EXIT_VERIFY_FAILED, err.msg);
+	if (c->verified)
+		c->verified(c, c->ctx);
+	/* With json, one sandboxed run answers both questions (its version
+	 * is in the object): the staged binary can hold a lock on the live
+	 * database for the check's one deadline at most. */
+	char *argv[] = { "bangerd", "--db", c->db, "--check-migrations", c->json ? "--json" : NULL, NULL };
+	if (update_run_staged(&c->staged, argv, c->db, c->db_dir, &c->result, &err) != 0)
+		return check_failed(c, UPDATE_EXIT_CHECK_FAILED, err.msg);
+	c->ran = true;
+	update_judge_check(&c->result, c->json, &c->v);
+	return c->v.code;
+}
+
+int update_check_only(const struct update_options *o, FILE *out, FILE *errout)
+{
+	struct banger_error err = { 0 };
+	struct check_run c = { .o = o, .staged = { .exec_fd = -1 } };
+	char dir[PATH_MAX];
+	int lock = -1;
+	int rc = update_lock(true, &lock, dir, sizeof(dir), &err);
+	if (rc != 0) {
+		fprintf(errout, "banger: %s\n", err.msg);
+		return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
 	}
-	if (update_stage_verified(o->from, target_dir, false, o->sha256, o->minisig, o->pubkey,
-				  &staged, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_VERIFY_FAILED;
-		goto out;
-	}
-	char *argv[] = { "bangerd", "--db", db, "--check-migrations", NULL };
-	if (update_run_staged(&staged, argv, db, db_dir, &result, &err) != 0) {
-		snprintf(v.reason, sizeof(v.reason), "%.500s", err.msg);
-		code = UPDATE_EXIT_CHECK_FAILED;
-		goto out;
-	}
-	update_judge_check(&result, &v);
-	code = v.code;
-	print_result(o, code, code <= 2 ? result.first_line : "", v.reason, &result, out, errout);
-	goto done;
-out:
-	print_result(o, code, "", v.reason, NULL, out, errout);
-done:
-	update_staged_close(&staged);
+	int code = update_check_pipeline(&c);
+	print_result(o, code, code <= 2 ? c.v.line : "", c.v.reason, c.ran ? &c.result : NULL, out,
+		     errout);
+	update_staged_close(&c.staged);
 	if (lock >= 0)
 		close(lock);
 	return code;

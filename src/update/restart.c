@@ -31,75 +31,33 @@
 
 #include "banger/clock.h"
 #include "banger/control.h"
-#include "banger/update.h"
-
-extern char **environ;
+#include "banger/owner.h"
+#include "banger/spawn.h"
+#include "internal.h"
 
 #define UNIT "bangerd.service"
 
-/* Run argv (execvp) with a deadline. With out, its stdout and stderr are
- * captured there (what fits, NUL-terminated); without, they are ours. 0
- * when it exited 0, 1 when it exited otherwise, -ETIMEDOUT (killed at the
- * deadline), or < 0 when it could not run. */
-static int run_argv(char *const argv[], unsigned timeout_s, char *out, size_t out_size)
+/* Run argv through spawn_run() (spawn.h: an argument vector, the fixed
+ * environment plus env_add, or ours with inherit) within timeout_s. With
+ * out, its stdout and stderr are captured there (what fits,
+ * NUL-terminated); without, they go to our stderr. 0 when it exited 0, 1
+ * when it exited otherwise, -ETIMEDOUT (killed at the deadline), or < 0
+ * when it could not run. */
+static int run_argv(char *const argv[], const char *const *env_add, bool inherit,
+		    unsigned timeout_s, char *out, size_t out_size)
 {
-	int pipefd[2] = { -1, -1 };
-	if (out && pipe2(pipefd, O_CLOEXEC) != 0)
-		return -errno;
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The restart dies with the updater: a killed update must not
-		 * leave its restart running while --recover restarts too.
-		 * (What the command starts in the background is not affected.) */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(127);
-		if (out && (dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0))
-			_exit(127);
-		execvpe(argv[0], argv, environ);
-		_exit(127);
-	}
-	int e = errno;
-	if (out)
-		close(pipefd[1]);
-	if (pid < 0) {
-		if (out)
-			close(pipefd[0]);
-		return -e;
-	}
-	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
-	/* Read until the end of its output (or the deadline), then reap. */
-	size_t len = 0;
-	while (out) {
-		int64_t left = deadline - banger_now_ms();
-		struct pollfd p = { pipefd[0], POLLIN, 0 };
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		char buf[512];
-		ssize_t n = read(pipefd[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		size_t take = (size_t)n < out_size - 1 - len ? (size_t)n : out_size - 1 - len;
-		memcpy(out + len, buf, take);
-		len += take;
-	}
-	if (out) {
-		out[len] = '\0';
-		close(pipefd[0]);
-	}
-	for (;;) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
-		if (banger_now_ms() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -ETIMEDOUT;
-		}
-		struct timespec t = { 0, 20 * 1000 * 1000 };
-		nanosleep(&t, NULL);
-	}
+	struct spawn_options o = {
+		.timeout_ms = timeout_s * 1000,
+		.out = out,
+		.out_size = out_size,
+		.env_add = env_add,
+		.env_inherit = inherit,
+	};
+	struct spawn_result r;
+	int rc = spawn_run(argv, &o, &r);
+	if (rc < 0)
+		return rc;
+	return spawn_succeeded(r.status) ? 0 : 1;
 }
 
 static int is_user(const char *how)
@@ -107,25 +65,58 @@ static int is_user(const char *how)
 	return strncmp(how, "systemd-user:", 13) == 0;
 }
 
-static const char *unit_of(const char *how)
+/* A unit name as systemd spells one (unit-name.c's character set), of a
+ * service: never an option (it cannot start with '-'), never a path. */
+static bool valid_unit(const char *unit)
 {
-	return is_user(how) ? how + 13 : strncmp(how, "systemd:", 8) == 0 ? how + 8 : NULL;
+	size_t len = strlen(unit);
+	if (len < 9 || len > 255 || unit[0] == '-' || unit[0] == '.' ||
+	    strcmp(unit + len - 8, ".service") != 0)
+		return false;
+	return strspn(unit, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:-_.\\@") == len;
 }
 
-/* systemctl [--user] VERB [ARG...] UNIT, its output captured in out. */
+/* The unit of a "systemd:" or "systemd-user:" restart, or NULL (not one,
+ * or a name that is not a valid service's: the journal is never passed to
+ * systemctl unchecked). */
+static const char *unit_of(const char *how)
+{
+	const char *unit = is_user(how) ? how + 13 : strncmp(how, "systemd:", 8) == 0 ? how + 8 : NULL;
+	return unit && valid_unit(unit) ? unit : NULL;
+}
+
+/* systemctl [--user] [OPTION...] -- VERB [ARG...] UNIT, its output captured
+ * in out. verb's words that start with '-' are our own options and go
+ * before "--"; after it nothing is an option, whatever the journal said.
+ * The user's manager is found through XDG_RUNTIME_DIR (its private socket,
+ * which update_restart_choose() saw): the one variable added to the
+ * fixed environment, and only for --user. */
 static int systemctl(const char *how, char *const verb[], unsigned timeout_s, char *out,
 		     size_t size)
 {
-	char *argv[8];
+	char *argv[12], runtime[PATH_MAX + 32];
+	const char *env[2] = { NULL, NULL };
+	const char *unit = unit_of(how), *dir = getenv("XDG_RUNTIME_DIR");
 	int n = 0;
+	if (!unit)
+		return -EINVAL;
 	argv[n++] = "systemctl";
-	if (is_user(how))
+	if (is_user(how)) {
 		argv[n++] = "--user";
-	for (; *verb && n < 6; verb++)
-		argv[n++] = *verb;
-	argv[n++] = (char *)unit_of(how);
+		if (dir && dir[0] == '/' &&
+		    snprintf(runtime, sizeof(runtime), "XDG_RUNTIME_DIR=%s", dir) < (int)sizeof(runtime))
+			env[0] = runtime;
+	}
+	for (char *const *v = verb; *v && n < 6; v++)
+		if ((*v)[0] == '-')
+			argv[n++] = *v;
+	argv[n++] = "--";
+	for (char *const *v = verb; *v && n < 10; v++)
+		if ((*v)[0] != '-')
+			argv[n++] = *v;
+	argv[n++] = (char *)unit;
 	argv[n] = NULL;
-	return run_argv(argv, timeout_s, out, size);
+	return run_argv(argv, env, false, timeout_s, out, size);
 }
 
 struct unit_state {
@@ -138,7 +129,7 @@ static int unit_state(const char *how, struct unit_state *u)
 	char out[1024];
 	memset(u, 0, sizeof(*u));
 	u->restarts = -1;
-	if (systemctl(how, (char *const[]){ "show", "-p", "ActiveState,SubState,Result,NRestarts",
+	if (systemctl(how, (char *const[]){ "show", "--property=ActiveState,SubState,Result,NRestarts",
 					    NULL }, 10, out, sizeof(out)) != 0)
 		return -1;
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
@@ -170,6 +161,76 @@ static void describe(const char *how, const struct unit_state *u, char *why, siz
 			 "'%s status %s' and 'journalctl %s-u %s'", unit, u->active, u->sub,
 			 u->result[0] ? u->result : "?", u->restarts < 0 ? 0 : u->restarts, ctl, unit,
 			 is_user(how) ? "--user " : "", unit);
+}
+
+/* A unit name as banger passes one to systemctl: a name of systemd's
+ * strict characters, ending in .service, never an option. */
+static int unit_valid(const char *u)
+{
+	size_t len = strlen(u), suffix = strlen(".service");
+	return len > suffix && len < 256 && u[0] != '-' && u[0] != '.' &&
+	       strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._-") == len &&
+	       strcmp(u + len - suffix, ".service") == 0;
+}
+
+int update_restart_valid(const char *how)
+{
+	if (how[0] == '\0')
+		return 1;
+	if (strncmp(how, "cmd:", 4) == 0)
+		return how[4] != '\0' && strpbrk(how, "\n\r") == NULL;
+	return unit_of(how) != NULL && unit_valid(unit_of(how));
+}
+
+struct status_ask {
+	const char *socket;
+	int timeout_ms;
+};
+
+static int ask_status(void *ctx, void *out, size_t size, struct banger_error *err)
+{
+	const struct status_ask *a = ctx;
+	(void)size;
+	return control_status(a->socket, a->timeout_ms, out, err);
+}
+
+int update_status(const char *socket, int timeout_ms, struct control_status *st,
+		  struct banger_error *err)
+{
+	/* A socket in a directory another uid writes is that uid's to point
+	 * anywhere: root connects as that uid (owner.h), from inside the
+	 * directory, whose path the owner may not walk. Only a socket that
+	 * is root's own file (not a symlink: the owner cannot make one) is
+	 * connected to as root, through its descriptor. */
+	struct banger_owner owner;
+	struct stat sb;
+	char dir[PATH_MAX], self[64];
+	snprintf(dir, sizeof(dir), "%s", socket);
+	char *slash = strrchr(dir, '/');
+	struct status_ask a = { slash ? socket + (slash - dir) + 1 : socket, timeout_ms };
+	memset(st, 0, sizeof(*st));
+	if (slash)
+		*slash = '\0';
+	int rc = banger_owner_of_db(socket, &owner);
+	if (rc != 0)
+		return banger_error_set(err, rc, "%s: %s", socket, strerror(-rc));
+	int fd = open(slash == dir ? "/" : slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return banger_error_set(err, -errno, "%s: %s", socket, strerror(errno));
+	int sock = openat(fd, a.socket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (sock >= 0 && fstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == 0) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", sock);
+		rc = control_status(self, (unsigned)timeout_ms, st, err);
+	} else {
+		rc = banger_owner_run(&owner, fd, ask_status, &a, st, sizeof(*st), err);
+	}
+	if (sock >= 0)
+		close(sock);
+	close(fd);
+	if (rc == 0 && !update_version_valid(st->version))
+		return banger_error_set(err, -EPROTO, "the daemon at %s answered a version that is not "
+					"one", socket);
+	return rc;
 }
 
 void update_restart_choose(const struct update_options *o, char *how, size_t size)
@@ -206,23 +267,34 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 	if (how[0] == '\0')
 		return 0;
 	if (strncmp(how, "cmd:", 4) == 0) {
-		int rc = run_argv((char *const[]){ "/bin/sh", "-c", (char *)how + 4, NULL }, timeout_s, NULL, 0);
+		/* The operator's own command, by contract a shell's: it runs
+		 * with the operator's environment, and what it prints goes to
+		 * our stderr (never to the result on stdout). */
+		int rc = run_argv((char *const[]){ "/bin/sh", "-c", (char *)how + 4, NULL }, NULL, true,
+				  timeout_s, NULL, 0);
 		if (rc == -ETIMEDOUT)
 			snprintf(why, why_size, "the restart command did not finish within %us", timeout_s);
 		else if (rc != 0)
 			snprintf(why, why_size, "the restart command failed");
-		return rc == 0 ? 0 : -1;
+		return rc == 0 ? 0 : rc < 0 ? rc : -ECHILD;
 	}
 	if (!unit_of(how)) {
-		snprintf(why, why_size, "the journal names an unknown restart '%.100s'", how);
-		return -1;
+		/* The journal's text, printable bytes only: it reaches a
+		 * terminal. */
+		char shown[101];
+		size_t i = 0;
+		for (; i < sizeof(shown) - 1 && how[i]; i++)
+			shown[i] = how[i] >= 0x20 && how[i] < 0x7f ? how[i] : '?';
+		shown[i] = '\0';
+		snprintf(why, why_size, "the journal names an unknown restart '%s'", shown);
+		return -EINVAL;
 	}
 	/* A rollback comes after a release that may have used up the unit's
 	 * start limit - and, through the socket's activations while the
 	 * database was put back, the socket's: the old binary gets its starts
 	 * back, and the socket its listener. */
 	if (again)
-		systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
+		(void)systemctl(how, (char *const[]){ "reset-failed", "bangerd.socket", NULL }, 10, out,
 			  sizeof(out));
 	int rc = systemctl(how, (char *const[]){ "restart", NULL }, timeout_s, out, sizeof(out));
 	if (rc == 0)
@@ -235,7 +307,7 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 		describe(how, &u, why, why_size);
 	else
 		snprintf(why, why_size, "systemctl restart %s failed", unit_of(how));
-	return -1;
+	return rc < 0 ? rc : -ECHILD;
 }
 
 int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
@@ -249,7 +321,7 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 	snprintf(why, why_size, "nothing answered");
 	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
 	for (;;) {
-		if (control_status(socket, 500, &st, &err) == 0) {
+		if (update_status(socket, 500, &st, &err) == 0) {
 			if (strcmp(st.version, version) == 0 && strcmp(st.schema_state, "compatible") == 0 &&
 			    st.pid != old_pid)
 				return 0;
@@ -264,10 +336,10 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 		    (strcmp(now.active, "failed") == 0 || strcmp(now.sub, "auto-restart") == 0 ||
 		     (first.restarts >= 0 && now.restarts > first.restarts))) {
 			describe(how, &now, why, why_size);
-			return -1;
+			return -ECHILD;
 		}
 		if (banger_now_ms() >= deadline)
-			return -1;
+			return -ETIMEDOUT;
 		nanosleep(&t, NULL);
 	}
 }

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "banger/clock.h"
-#include "banger/update.h"
+#include "internal.h"
 
 #define MAX_STOPPED 64
 
@@ -59,7 +59,8 @@ static int wait_gone(int *fds, int n, int64_t deadline)
 	return left;
 }
 
-int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout)
+int update_stop_replaced(const char *target, unsigned timeout_s,
+			 void (*stopping)(void *ctx, int pid), void *ctx)
 {
 	char want[PATH_MAX + 16];
 	snprintf(want, sizeof(want), "%s (deleted)", target);
@@ -87,8 +88,7 @@ int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout)
 			close(fd);
 			continue;
 		}
-		fprintf(errout, "banger: rollback: stopping pid %d, still running the replaced %s\n",
-			pid, target);
+		stopping(ctx, (int)pid);
 		fds[n++] = fd;
 	}
 	closedir(proc);
@@ -96,7 +96,7 @@ int update_stop_replaced(const char *target, unsigned timeout_s, FILE *errout)
 	if (left > 0) {
 		for (int i = 0; i < n; i++)
 			if (fds[i] >= 0)
-				pidfd_send_signal(fds[i], SIGKILL, NULL, 0);
+				(void)pidfd_send_signal(fds[i], SIGKILL, NULL, 0);	/* wait_gone judges */
 		left = wait_gone(fds, n, banger_now_ms() + 2000);
 	}
 	for (int i = 0; i < n; i++)

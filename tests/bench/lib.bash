@@ -43,7 +43,8 @@ new_db() {
 }
 
 # hf OUT ROUNDS RUNS WARMUP: run the commands of the arrays HF_NAMES and
-# HF_CMDS (and HF_PREPS: a --prepare per command, when set) through
+# HF_CMDS (and HF_PREPS: a --prepare per command, when set; with
+# HF_IGNORE_FAILURE=1, a command may exit non-zero) through
 # hyperfine ROUNDS times, in reverse order every other round, RUNS runs in
 # all per command, so that a burst of load from the machine's other work
 # falls on every command alike. OUT gets {"name": [seconds...]} with every
@@ -60,7 +61,7 @@ hf() {
 			[ -n "${HF_PREPS+x}" ] && args+=(--prepare "${HF_PREPS[$i]}")
 			args+=(-n "${HF_NAMES[$i]}" "${HF_CMDS[$i]}")
 		done
-		hyperfine --style none -N --warmup "$warmup" --runs "$per" \
+		hyperfine --style none -N ${HF_IGNORE_FAILURE:+-i} --warmup "$warmup" --runs "$per" \
 			--export-json "$WORK/hf-round.json" "${args[@]}" >/dev/null 2>"$WORK/hf.err" ||
 			{ cat "$WORK/hf.err" >&2; return 1; }
 		jq -s '.[0] as $acc | .[1].results | reduce .[] as $c ($acc;

@@ -10,6 +10,9 @@
 #               swap, restart, and the new daemon applies migration 3
 #               before it listens
 #   compatible  this build -> this build: swap and restart, no migration
+# Then (4c, 4d) the question every update asks first, whether dpkg owns
+# the target, asked as banger asked it before (dpkg-query -S) and as it
+# asks it now (src/update/package.c, through tests/tools/package_owner).
 set -euo pipefail
 # shellcheck source=tests/bench/lib.bash
 source "$(dirname "$0")/lib.bash"
@@ -119,3 +122,56 @@ result 4b "update downtime, $new_version -> $new_version (no migration), median 
 	echo
 	echo "The whole update includes what happens while the old daemon still serves (staging, verifying, the sandboxed check, the backup), and after the new one answers (banger's health check, which polls the socket)."
 } | detail
+
+# 4c, 4d: the package question. dpkg-query -S loads dpkg's whole database
+# (the status file, every list, the diversions) to answer for one path;
+# package.c reads the lists for that path alone. Asked about a path no
+# package owns (banger's usual target: every list is read to the end) and
+# about one that dpkg owns (its own dpkg-query). Both are process starts
+# (package_owner is a small tool around the same function banger calls).
+if command -v dpkg-query >/dev/null && [ -d /var/lib/dpkg/info ]; then
+	pkgdir=$WORK/package
+	mkdir -p "$pkgdir"
+	cp "$BANGERD" "$pkgdir/bangerd"
+	owned=$(command -v dpkg-query)
+	PACKAGE_OWNER=$BUILD/tests/package_owner
+	[ "$("$PACKAGE_OWNER" "$pkgdir/bangerd")" = - ] && [ "$("$PACKAGE_OWNER" "$owned")" = dpkg ] ||
+		{ log "package_owner does not answer as expected"; exit 1; }
+	HF_NAMES=(dpkg-unowned package-unowned dpkg-owned package-owned)
+	HF_CMDS=(
+		"dpkg-query -S -- $pkgdir/bangerd"
+		"$PACKAGE_OWNER $pkgdir/bangerd"
+		"dpkg-query -S -- $owned"
+		"$PACKAGE_OWNER $owned"
+	)
+	pkg_runs=${BENCH_PACKAGE_RUNS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 20 || echo 100)}
+	log "the package question: dpkg-query -S vs package.c, $pkg_runs runs each"
+	HF_IGNORE_FAILURE=1 hf "$WORK/package.json" 10 "$pkg_runs" 3
+	pm() { fmt '%.2f' "$(hf_stat "$WORK/package.json" "$1" 0.5)"; }
+	du=$(pm dpkg-unowned) pu=$(pm package-unowned) do=$(pm dpkg-owned) po=$(pm package-owned)
+	result 4c "the package question, a path no package owns: dpkg-query -S vs package.c, medians" \
+		"$du vs $pu ms ($(fmt '%.1f' "$(calc "$du / $pu")")x faster)" "-" "-"
+	result 4d "the package question, a file dpkg owns (\`$owned\`): dpkg-query -S vs package.c, medians" \
+		"$do vs $po ms ($(fmt '%.1f' "$(calc "$do / $po")")x faster)" "-" "-"
+	lists=$(find /var/lib/dpkg/info -name '*.list' | wc -l)
+	bytes=$(cat /var/lib/dpkg/info/*.list | wc -c)
+	detail <<-MD
+
+	### The package question (4c, 4d)
+
+	Before each update banger asks whether a Debian package owns the
+	target (then apt, not banger, must replace it). It used to ask
+	\`dpkg-query -S\` through \`popen\`, which loads dpkg's whole database;
+	it now reads dpkg's file lists for the one path (\`src/update/package.c\`:
+	$lists lists, $(calc "$bytes / 1048576" | xargs printf '%.1f') MiB on this machine, read to the end when no
+	package owns the path). One hyperfine run, the four commands
+	interleaved in 10 rounds, $(hf_count "$WORK/package.json" package-unowned) runs each; times in ms.
+
+	| question | dpkg-query -S: median (p25 - p75) | package.c: median (p25 - p75) | ratio of medians |
+	| --- | --- | --- | --- |
+	| a path no package owns | $du ($(fmt '%.2f' "$(hf_stat "$WORK/package.json" dpkg-unowned 0.25)") - $(fmt '%.2f' "$(hf_stat "$WORK/package.json" dpkg-unowned 0.75)")) | $pu ($(fmt '%.2f' "$(hf_stat "$WORK/package.json" package-unowned 0.25)") - $(fmt '%.2f' "$(hf_stat "$WORK/package.json" package-unowned 0.75)")) | $(fmt '%.1f' "$(calc "$du / $pu")")x |
+	| \`$owned\` (dpkg's) | $do ($(fmt '%.2f' "$(hf_stat "$WORK/package.json" dpkg-owned 0.25)") - $(fmt '%.2f' "$(hf_stat "$WORK/package.json" dpkg-owned 0.75)")) | $po ($(fmt '%.2f' "$(hf_stat "$WORK/package.json" package-owned 0.25)") - $(fmt '%.2f' "$(hf_stat "$WORK/package.json" package-owned 0.75)")) | $(fmt '%.1f' "$(calc "$do / $po")")x |
+	MD
+else
+	result 4c "the package question: dpkg-query -S vs package.c" "no dpkg on this machine" "-" "-"
+fi

@@ -17,7 +17,7 @@ on_release() {
 	[ "$(status_of "$k" .schema.state)" = compatible ]
 	[ "$(host_sha "$k" /usr/local/bin/bangerd)" = "$(sha256sum < "$RELEASE" | cut -d' ' -f1)" ]
 	[ "$(on "$k" "$FIXTURE" list "$SDB")" = "${ROWS[$k]}" ]
-	on "$k" test ! -e /var/lib/private/banger/update.journal
+	on "$k" test ! -e /var/lib/banger-update/update.journal
 	on "$k" test ! -e /var/lib/banger-rollout
 }
 

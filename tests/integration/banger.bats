@@ -157,7 +157,7 @@ check_only() {
 	echo garbage > "$DB"
 	check_only --from "$STAGED_BANGERD"
 	[ "$status" -eq 3 ]
-	[ "$stderr" = "banger: update refused: the check exited with 3: bangerd: cannot inspect $(realpath "$DB"): not a SQLite database" ]
+	[ "$stderr" = "banger: update refused: the check exited with 3: 'bangerd: cannot inspect $(realpath "$DB"): not a SQLite database'" ]
 	check_only --from "$STAGED_BANGERD" --sha256 abc
 	[ "$status" -eq 64 ]
 	[ "${stderr%%$'\n'*}" = "banger: update: --sha256 'abc': not 64 hex digits" ]

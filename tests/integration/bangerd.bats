@@ -106,7 +106,7 @@ teardown() { common_teardown; }
 @test "--json prints one object that parses, for each state" {
 	run "$BANGERD" --db "$DB" --check-migrations --json
 	[ "$status" -eq 1 ]
-	[ "$(jq -c . <<<"$output")" = '{"state":"migrations_needed","applied":[],"known":[1,2,3],"pending":[1,2,3],"unknown":[]}' ]
+	[ "$(jq -c . <<<"$output")" = '{"state":"migrations_needed","applied":[],"known":[1,2,3],"pending":[1,2,3],"unknown":[],"version":"'"$("$BANGERD" --version)"'"}' ]
 	"$BANGERD" --db "$DB" --migrate
 	run "$BANGERD" --db "$DB" --check-migrations --json
 	[ "$status" -eq 0 ]

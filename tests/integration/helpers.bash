@@ -13,12 +13,17 @@ common_setup() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/banger-bats.XXXXXX")
 	DB=$WORK/banger.db
 	unset BANGER_STATE_DIR XDG_STATE_HOME XDG_RUNTIME_DIR
+	# The update's journal and lock: root's own directory (0700), private
+	# to the test, never the machine's /var/lib/banger-update; beside
+	# WORK, so that what a test sees in WORK is what banger left there.
+	BANGER_UPDATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/banger-update.XXXXXX")
+	export BANGER_UPDATE_DIR
 }
 
 common_teardown() {
 	# a writer left running by a failed test must not outlive it
 	[ -n "${HOLDER_PID:-}" ] && kill -9 "$HOLDER_PID" 2>/dev/null
-	rm -rf "$WORK"
+	rm -rf "$WORK" "${BANGER_UPDATE_DIR:-}"
 }
 
 # A listing of every file in a directory with its bytes' hash, mode and

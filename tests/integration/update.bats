@@ -74,8 +74,9 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 	[ -f "$DB.pre-update" ]
 	[ "$(sha256sum < "$INST/bin/bangerd.prev")" = "$OLD_SHA" ]
 	[ "$(stat -c %a "$INST/bin/bangerd")" = 755 ]
-	[ ! -e "$STATE/update.journal" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 	[[ "$stderr" == *"stage:"*"verify:"*"check (sandboxed):"*"backup:"*"swap:"*"restart:"*"health:"*"done:"* ]]
+	[[ "$stderr" != *$'\r'* ]]	# the live elapsed-time line is for a terminal only
 }
 
 @test "compatible: swapped and restarted, no backup kept" {
@@ -132,12 +133,12 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 	[ "$(status_field .version)" = 0.0.2 ]
 	[ "$(status_field '.schema.applied | map(tostring) | join(" ")')" = "1 2" ]
 	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
-	[ ! -e "$STATE/update.journal" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 }
 
 # systemd's DynamicUser: the database and its state dir belong to a uid of
 # their own, and root's update must leave nothing there that is root's.
-@test "a database owned by another user: the backup, journal and restored database stay that user's" {
+@test "a database owned by another user: the backup and restored database stay that user's, the journal is root's and elsewhere" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to own files as another user"
 	chown -R 65534:65534 "$STATE"
 	BANGER_TEST_PAUSE_AT=swap "$INST/bin/banger" update --state-dir "$STATE" \
@@ -145,7 +146,8 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 	PAUSED=$!
 	for _ in $(seq 200); do grep -q paused "$WORK/first.err" && break; sleep 0.05; done
 	cat "$WORK/first.err"
-	[ -f "$STATE/update.journal" ] && [ -f "$DB.pre-update" ]
+	[ -f "$BANGER_UPDATE_DIR/update.journal" ] && [ -f "$DB.pre-update" ]
+	[ "$(stat -c '%U %a' "$BANGER_UPDATE_DIR/update.journal")" = "root 600" ]
 	[ -z "$(find "$STATE" ! -user 65534 -o ! -group 65534)" ]
 	kill -9 "$PAUSED"; wait "$PAUSED" 2>/dev/null || true; PAUSED=
 	rm -f "$WORK/first.err"
@@ -176,7 +178,7 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; }
 	for _ in $(seq 200); do grep -q paused "$WORK/first.err" && break; sleep 0.05; done
 	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 75 ]
-	[[ "$stderr" == *"another update is running on $STATE"* ]]
+	[[ "$stderr" == *"another update is running (it holds $BANGER_UPDATE_DIR)"* ]]
 	# a check-only run would answer about a state that is about to change
 	run --separate-stderr "$INST/bin/banger" update --check-only --state-dir "$STATE" --from "$STAGED_BANGERD"
 	[ "$status" -eq 75 ]
@@ -211,7 +213,7 @@ kill_at() {
 		# after it) is stopped before the database is put back under it
 		[[ "$stderr" == *"rollback: stopping pid $running, still running the replaced"*"rollback: the database is back"* ]]
 	fi
-	[ ! -e "$STATE/update.journal" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 	[ ! -e "$INST/bin/bangerd.new" ]
 	[ ! -e "$DB.pre-update.tmp" ]
 	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
@@ -309,7 +311,7 @@ assert_untouched() {
 	[ "$(status_field .pid)" = "$PID_BEFORE" ]
 	[ "$(status_field .version)" = 0.0.2 ]
 	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
-	[ ! -e "$STATE/update.journal" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 }
 
 @test "EIO while staging: exit 4, a clear error, nothing changed or left" {
@@ -348,7 +350,7 @@ assert_untouched() {
 }
 
 @test "EIO while writing the journal: exit 3 before anything changes" {
-	update_with_eio "$STATE/update.journal" 0
+	update_with_eio "$BANGER_UPDATE_DIR/update.journal" 0
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"eio: "*"update.journal"*"(injected)"* ]]
 	[[ "$stderr" == *"update refused"*"Input/output error"* ]]
@@ -363,11 +365,11 @@ assert_untouched() {
 	[[ "$stderr" == *"rollback: the old binary is back"* ]]
 	[[ "$stderr" == *"rollback failed: "*"disk I/O error"*"run 'banger update --recover'"*"delete $DB-wal and $DB-shm, copy $DB.pre-update over $DB"* ]]
 	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
-	[ -e "$STATE/update.journal" ]	# what --recover needs
+	[ -e "$BANGER_UPDATE_DIR/update.journal" ]	# what --recover needs
 	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
-	[ ! -e "$STATE/update.journal" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 	wait_for_daemon
 	[ "$(status_field .version)" = 0.0.2 ]
 	[ "$("$FIXTURE" dump "$DB")" = "$DUMP" ]
@@ -402,4 +404,36 @@ assert_untouched() {
 	[[ "$stderr" == *"belongs to the Debian package jq: update it with apt"* ]]
 	[ "$(sha256sum < "$WORK/fakedoc/copyright")" = "$sum" ]
 	[ -z "$(ls -A "$WORK/fakedoc" | grep -v copyright)" ]
+}
+
+# Issue 27: what a kill inside the first journal write leaves (only
+# update.journal.tmp, no journal yet) is removed by --recover and by the
+# next update.
+@test "a half-written first journal: --recover and the next update remove update.journal.tmp" {
+	printf 'step=chec' > "$BANGER_UPDATE_DIR/update.journal.tmp"
+	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
+	[ "$status" -eq 0 ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal.tmp" ]
+	printf 'step=chec' > "$BANGER_UPDATE_DIR/update.journal.tmp"
+	update --from "$STAGED_BANGERD"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$BANGER_UPDATE_DIR")" ]
+}
+
+# Issue 27: killed between link(TARGET, TARGET.prev) and the rename over
+# TARGET, both names are the old binary; rename(2) of one over the other
+# does nothing, so the rollback removes .prev itself.
+@test "a rollback that finds .prev and the target to be one file removes .prev" {
+	ln "$INST/bin/bangerd" "$INST/bin/bangerd.prev"
+	printf 'step=swapping\ntarget=%s\ndb=%s\nbackup=\nsocket=%s\nrestart=cmd:%s\nnew_version=0.1.0\nold_version=0.0.2\ntimeout_s=10\n' \
+		"$INST/bin/bangerd" "$DB" "$SOCK" "$WORK/restart.sh" > "$BANGER_UPDATE_DIR/update.journal"
+	chmod 600 "$BANGER_UPDATE_DIR/update.journal"
+	run --separate-stderr "$INST/bin/banger" update --recover --state-dir "$STATE"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ ! -e "$INST/bin/bangerd.prev" ]
+	[ "$(sha256sum < "$INST/bin/bangerd")" = "$OLD_SHA" ]
+	[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
+	wait_for_daemon
+	[ "$(status_field .version)" = 0.0.2 ]
 }

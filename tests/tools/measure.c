@@ -65,6 +65,7 @@
 #include "banger/control.h"
 #include "banger/sandbox.h"
 #include "banger/update.h"
+#include "../../src/update/internal.h"	/* update_run_staged: the module's own door for its tools */
 
 static double now_ms(void)
 {

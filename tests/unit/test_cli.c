@@ -153,7 +153,7 @@ static void test_check_migrations_exit_codes(void **state)
 	r = run_forked((const char *[]){ "--db", db, "--check-migrations", "--json", NULL });
 	assert_int_equal(r.code, 2);
 	assert_string_equal(r.out, "{\"state\":\"incompatible\",\"applied\":[1,2,3,99],\"known\":[1,2,3],"
-				   "\"pending\":[],\"unknown\":[99]}\n");
+				   "\"pending\":[],\"unknown\":[99],\"version\":\"" BANGER_VERSION "\"}\n");
 	run_free(&r);
 	r = run_inline((const char *[]){ "--db", db, "--migrate", NULL });
 	assert_int_equal(r.code, 2);
