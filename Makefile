@@ -95,6 +95,11 @@ $(BUILD_DIR)/policy-bpf: $(BUILD_DIR)/obj/src/cmd/policy_bpf.o $(BUILD_DIR)/obj/
 $(POLICY_BPF_INC): policy/check-migrations.policy $(BUILD_DIR)/policy-bpf
 	$(BUILD_DIR)/policy-bpf $< > $@.tmp && mv $@.tmp $@
 $(BUILD_DIR)/obj/src/update/check.o: $(POLICY_BPF_INC)
+# The rehearsal's policy, the same way.
+REHEARSE_BPF_INC := $(BUILD_DIR)/gen/rehearse_migrations_bpf.inc
+$(REHEARSE_BPF_INC): policy/rehearse-migrations.policy $(BUILD_DIR)/policy-bpf
+	$(BUILD_DIR)/policy-bpf $< > $@.tmp && mv $@.tmp $@
+$(BUILD_DIR)/obj/src/update/rehearse.o: $(REHEARSE_BPF_INC)
 
 $(BUILD_DIR)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(@D)
@@ -137,6 +142,13 @@ HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
 	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -DHOSTILE_DIR='"$(abspath $(@D))"' -o $@ $<
+# One hostile "bangerd" per attack on the rehearsal
+# (tests/sandbox/hostile_rehearse.c).
+REHEARSE_ATTACKS := $(shell grep -o 'A([a-z0-9_]*)' tests/sandbox/hostile_rehearse.c | sed 's/A(\(.*\))/\1/')
+HOSTILE_BINS += $(REHEARSE_ATTACKS:%=$(BUILD_DIR)/tests/hostile-rehearse/%)
+$(BUILD_DIR)/tests/hostile-rehearse/%: tests/sandbox/hostile_rehearse.c
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
 # A program without libc that can be its own ELF interpreter
 # (tests/tools/elfpatch makes it one: issue 11's attacks).
 HOSTILE_BINS += $(BUILD_DIR)/tests/hostile/selfinterp
@@ -260,7 +272,7 @@ check-valgrind: deps
 # what is off and why) and the clang static analyzer through scan-build.
 LINT_DEPS := cppcheck clang-tidy clang-tools clang
 LINT_FLAGS = -std=gnu11 -Iinclude -I$(BUILD_DIR)/gen $(PKG_CFLAGS)
-lint: deps $(CONFIG_H) $(POLICY_BPF_INC)
+lint: deps $(CONFIG_H) $(POLICY_BPF_INC) $(REHEARSE_BPF_INC)
 	@$(MAKE) --no-print-directory DEB_DEPS="$(LINT_DEPS)" deps
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 --inline-suppr \
 		-Iinclude -I$(BUILD_DIR)/gen --error-exitcode=1 src tests/tools

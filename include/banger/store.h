@@ -134,6 +134,8 @@ int store_restore(const char *backup, const char *path, struct banger_error *err
 
 /* ---- rehearsal --------------------------------------------------------- */
 
+#define SANDBOX_LINE_MAX_FOR_STORE 1024	/* a child's line as the sandbox keeps it */
+
 enum rehearsal_result {
 	REHEARSAL_NOTHING = 0,		/* compatible: nothing pending, nothing copied */
 	REHEARSAL_REHEARSED = 1,	/* every pending migration applied to the copy,
@@ -174,6 +176,22 @@ void rehearsal_free(struct rehearsal *r);
  *   "rehearsed: applied [3] in 12 ms; copy of 1048576 bytes is consistent\n"
  * or with json the object {"result":...}. 0, or -1 on an output error. */
 int rehearsal_print(const struct rehearsal *r, bool json, FILE *out);
+
+/* What a rehearsal's one line says, parsed back by the updater, which
+ * trusts a child's verdict only when its line and its exit code agree. */
+struct rehearsal_line {
+	enum rehearsal_result result;
+	int64_t ms, bytes;		/* REHEARSAL_REHEARSED */
+	char applied[256];		/* REHEARSAL_REHEARSED: "3 4", as the line has it */
+	int64_t failed_id;		/* REHEARSAL_FAILED */
+	char failed_name[64];		/* REHEARSAL_FAILED: [a-z0-9_], as migrations are named */
+	char error[SANDBOX_LINE_MAX_FOR_STORE];	/* REHEARSAL_FAILED: the rest of the line, unchecked */
+};
+
+/* Parse a line (without its newline) printed by rehearsal_print() in its
+ * non-JSON form, or the check's incompatible line. 0, or -EINVAL when it
+ * is not exactly one of those forms. */
+int rehearsal_line_parse(const char *line, struct rehearsal_line *out);
 
 /* ---- records: images and VMs ------------------------------------------- */
 

@@ -484,6 +484,11 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 	}
 }
 
+bool sandbox_mount_namespace_possible(void)
+{
+	return mount_ns_possible();
+}
+
 int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 		struct banger_error *err)
 {

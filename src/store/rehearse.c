@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "banger/clock.h"
+#include "banger/json.h"
 #include "internal.h"
 
 #define COPY_NAME "banger.db"
@@ -234,22 +235,6 @@ static void print_ids(const struct id_list *l, const char *sep, FILE *out)
 		fprintf(out, "%s%" PRId64, i ? sep : "", l->ids[i]);
 }
 
-/* A JSON string of s: the escapes RFC 8259 requires, control bytes as
- * \u00XX. */
-static void print_json_string(const char *s, FILE *out)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
 static void print_json(const struct rehearsal *r, FILE *out)
 {
 	static const char *const words[] = { "nothing", "rehearsed", "failed", "failed" };
@@ -262,7 +247,7 @@ static void print_json(const struct rehearsal *r, FILE *out)
 		fputs("null", out);
 	fputs(",\"error\":", out);
 	if (r->result == REHEARSAL_FAILED) {
-		print_json_string(r->error, out);
+		banger_json_string(out, r->error);
 	} else if (r->result == REHEARSAL_INCOMPATIBLE) {
 		char line[512];
 		FILE *mem = fmemopen(line, sizeof(line), "w");
@@ -271,7 +256,7 @@ static void print_json(const struct rehearsal *r, FILE *out)
 			fclose(mem);
 			line[strcspn(line, "\n")] = '\0';
 		}
-		print_json_string(mem ? line : "incompatible", out);
+		banger_json_string(out, mem ? line : "incompatible");
 	} else {
 		fputs("null", out);
 	}
@@ -296,4 +281,84 @@ int rehearsal_print(const struct rehearsal *r, bool json, FILE *out)
 			r->failed_name ? r->failed_name : "?", r->error);
 	}
 	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
+}
+
+/* Expect the literal lit at *p. */
+static int take(const char **p, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (strncmp(*p, lit, n) != 0)
+		return -EINVAL;
+	*p += n;
+	return 0;
+}
+
+/* A canonical decimal (no sign, no leading zero) into *v. */
+static int take_number(const char **p, int64_t *v)
+{
+	size_t digits = strspn(*p, "0123456789");
+	if (digits == 0 || digits > 18 || (digits > 1 && **p == '0'))
+		return -EINVAL;
+	*v = strtoll(*p, NULL, 10);
+	*p += digits;
+	return 0;
+}
+
+static int parse_rehearsed(const char *p, struct rehearsal_line *out)
+{
+	/* "applied [3 4] in 12 ms; copy of 1048576 bytes is consistent" */
+	size_t n = 0;
+	int64_t id;
+	if (take(&p, "applied [") != 0)
+		return -EINVAL;
+	while (*p != ']') {
+		if (n > 0 && take(&p, " ") != 0)
+			return -EINVAL;
+		const char *from = p;
+		if (take_number(&p, &id) != 0 || n + (size_t)(p - from) + 2 > sizeof(out->applied))
+			return -EINVAL;
+		n += (size_t)snprintf(out->applied + n, sizeof(out->applied) - n, "%s%.*s", n ? " " : "",
+				      (int)(p - from), from);
+	}
+	p++;
+	if (n == 0 || take(&p, " in ") != 0 || take_number(&p, &out->ms) != 0 ||
+	    take(&p, " ms; copy of ") != 0 || take_number(&p, &out->bytes) != 0 ||
+	    take(&p, " bytes is consistent") != 0 || *p)
+		return -EINVAL;
+	out->result = REHEARSAL_REHEARSED;
+	return 0;
+}
+
+static int parse_failed(const char *p, struct rehearsal_line *out)
+{
+	/* "migration 4 unique_image_digest: MESSAGE" */
+	if (take(&p, "migration ") != 0 || take_number(&p, &out->failed_id) != 0 || take(&p, " ") != 0)
+		return -EINVAL;
+	size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	if (len == 0 || len >= sizeof(out->failed_name) || p[len] != ':' || p[len + 1] != ' ')
+		return -EINVAL;
+	memcpy(out->failed_name, p, len);
+	out->failed_name[len] = '\0';
+	snprintf(out->error, sizeof(out->error), "%s", p + len + 2);
+	out->result = REHEARSAL_FAILED;
+	return 0;
+}
+
+int rehearsal_line_parse(const char *line, struct rehearsal_line *out)
+{
+	enum schema_state state;
+	memset(out, 0, sizeof(*out));
+	if (strcmp(line, "nothing to rehearse: compatible") == 0) {
+		out->result = REHEARSAL_NOTHING;
+		return 0;
+	}
+	if (strncmp(line, "rehearsed: ", 11) == 0)
+		return parse_rehearsed(line + 11, out);
+	if (strncmp(line, "rehearsal failed: ", 18) == 0)
+		return parse_failed(line + 18, out);
+	if (schema_line_parse(line, &state) == 0 && state == SCHEMA_INCOMPATIBLE) {
+		out->result = REHEARSAL_INCOMPATIBLE;
+		return 0;
+	}
+	return -EINVAL;
 }
