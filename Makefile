@@ -6,6 +6,9 @@ BUILD_DIR ?= build
 VERSION ?= 0.1.0
 # Empty: every migration in the registry. N: an "older release" knowing ids <= N.
 BANGER_MAX_MIGRATION ?=
+# 1: a test release with a migration 4 that fails on duplicate image digests
+# (src/store/migrations.c); never set for a real build.
+BANGER_TEST_BAD_MIGRATION ?= 0
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
@@ -52,6 +55,9 @@ TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd
+# A release 0.2.0 whose migration 4 fails on duplicate image digests: what
+# the rehearsal must refuse before any swap.
+RELEASE_BAD := $(BUILD_DIR)/release-bad/bangerd
 
 # What building needs: the package's Build-Depends (packaging/debian/control)
 # and a compiler. make deb installs these (and DEB_TOOLS), nothing else.
@@ -79,8 +85,8 @@ all: $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger
 # different setting rebuilds exactly what depends on it.
 $(CONFIG_H): FORCE
 	@mkdir -p $(@D)
-	@printf '#define BANGER_VERSION "%s"\n#define BANGER_MAX_MIGRATION %s\n' \
-		'$(VERSION)' '$(or $(BANGER_MAX_MIGRATION),INT64_MAX)' > $@.tmp
+	@printf '#define BANGER_VERSION "%s"\n#define BANGER_MAX_MIGRATION %s\n#define BANGER_TEST_BAD_MIGRATION %s\n' \
+		'$(VERSION)' '$(or $(BANGER_MAX_MIGRATION),INT64_MAX)' '$(BANGER_TEST_BAD_MIGRATION)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 # The check's policy, compiled at build time into a BPF program that banger
@@ -93,6 +99,11 @@ $(BUILD_DIR)/policy-bpf: $(BUILD_DIR)/obj/src/cmd/policy_bpf.o $(BUILD_DIR)/obj/
 $(POLICY_BPF_INC): policy/check-migrations.policy $(BUILD_DIR)/policy-bpf
 	$(BUILD_DIR)/policy-bpf $< > $@.tmp && mv $@.tmp $@
 $(BUILD_DIR)/obj/src/update/check.o: $(POLICY_BPF_INC)
+# The rehearsal's policy, the same way.
+REHEARSE_BPF_INC := $(BUILD_DIR)/gen/rehearse_migrations_bpf.inc
+$(REHEARSE_BPF_INC): policy/rehearse-migrations.policy $(BUILD_DIR)/policy-bpf
+	$(BUILD_DIR)/policy-bpf $< > $@.tmp && mv $@.tmp $@
+$(BUILD_DIR)/obj/src/update/rehearse.o: $(REHEARSE_BPF_INC)
 
 $(BUILD_DIR)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(@D)
@@ -148,6 +159,13 @@ HOSTILE_BINS := $(HOSTILE_ATTACKS:%=$(BUILD_DIR)/tests/hostile/%)
 $(BUILD_DIR)/tests/hostile/%: tests/sandbox/hostile.c
 	@mkdir -p $(@D)
 	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -DHOSTILE_DIR='"$(abspath $(@D))"' -o $@ $<
+# One hostile "bangerd" per attack on the rehearsal
+# (tests/sandbox/hostile_rehearse.c).
+REHEARSE_ATTACKS := $(shell grep -o 'A([a-z0-9_]*)' tests/sandbox/hostile_rehearse.c | sed 's/A(\(.*\))/\1/')
+HOSTILE_BINS += $(REHEARSE_ATTACKS:%=$(BUILD_DIR)/tests/hostile-rehearse/%)
+$(BUILD_DIR)/tests/hostile-rehearse/%: tests/sandbox/hostile_rehearse.c
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -DATTACK='"$*"' -o $@ $<
 # A program without libc that can be its own ELF interpreter
 # (tests/tools/elfpatch makes it one: issue 11's attacks).
 HOSTILE_BINS += $(BUILD_DIR)/tests/hostile/selfinterp
@@ -161,6 +179,8 @@ $(BUILD_DIR)/tests/hostile/selfinterp: tests/sandbox/selfinterp.c
 $(RELEASE_1) $(RELEASE_2): FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.0.$(patsubst release-%,%,$(notdir $(@D))) SANITIZE= \
 		BANGER_MAX_MIGRATION=$(patsubst release-%,%,$(notdir $(@D))) $@
+$(RELEASE_BAD): FORCE
+	@$(MAKE) --no-print-directory BUILD_DIR=$(@D) VERSION=0.2.0 SANITIZE= BANGER_TEST_BAD_MIGRATION=1 $@
 
 # Install the build and test dependencies that are missing (Debian 12);
 # build-deps: the build's alone. Either installs DEB_DEPS when given.
@@ -241,7 +261,7 @@ $(HOOKS) &: FORCE
 	@$(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)/hooks BANGER_TEST_HOOKS=1 SANITIZE= $(HOOKS)
 
 .PHONY: all-tests
-all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
+all-tests: all $(UNIT_BINS) $(TEST_TOOLS) $(RELEASE_1) $(RELEASE_2) $(RELEASE_BAD) $(HOSTILE_BINS) $(PLAIN_BANGERD) $(HOOKS)
 
 
 
@@ -280,7 +300,7 @@ check-valgrind: deps
 # is off and why) and the clang static analyzer through scan-build.
 LINT_DEPS := shellcheck cppcheck clang-tidy clang-tools clang
 LINT_FLAGS = -std=gnu11 -Iinclude -I$(BUILD_DIR)/gen $(PKG_CFLAGS)
-lint: deps $(CONFIG_H) $(POLICY_BPF_INC)
+lint: deps $(CONFIG_H) $(POLICY_BPF_INC) $(REHEARSE_BPF_INC)
 	@$(MAKE) --no-print-directory DEB_DEPS="$(LINT_DEPS)" deps
 	tests/shellcheck
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 --inline-suppr \

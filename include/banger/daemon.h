@@ -32,6 +32,14 @@ int daemon_check_migrations(const char *db_path, bool json, FILE *out, FILE *err
  * left at the last one that committed). */
 int daemon_migrate(const char *db_path, FILE *out, FILE *errout);
 
+/* --rehearse-migrations --scratch DIR: apply the pending migrations to a
+ * copy of db_path made in scratch (store_rehearse) and print the one line
+ * (or the JSON object): 0 rehearsed cleanly or nothing to rehearse, 2 a
+ * migration failed on the copy (or the database is newer than this
+ * binary), 3 the live database or the scratch could not be used. */
+int daemon_rehearse_migrations(const char *db_path, const char *scratch, bool json, FILE *out,
+			       FILE *errout);
+
 /* --list-migrations: "ID NAME" a line, ascending. */
 int daemon_list_migrations(FILE *out);
 

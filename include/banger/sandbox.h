@@ -106,6 +106,20 @@ struct sandbox_spec {
 	bool mount_namespace;
 	const char *const *ns_data_paths;	/* NULL-terminated */
 	const char *const *ns_code_paths;	/* NULL-terminated */
+	/* A writable scratch (the rehearsal's), when scratch_bytes > 0, at
+	 * scratch_path (absolute). In a mount namespace a tmpfs of
+	 * scratch_bytes (mode 0700, owned by the child's identity, noexec) is
+	 * mounted there, in the new root only (the path need not exist on the
+	 * machine): the only writable mount, gone with the child. Without a
+	 * namespace it must be an existing empty directory, private to the
+	 * caller. Landlock grants
+	 * beneath it, and nowhere else, the rights to read, create, write,
+	 * truncate and remove regular files; RLIMIT_FSIZE is scratch_bytes
+	 * instead of 0. Without a mount namespace the directory itself is
+	 * written, and Landlock is then the only fence: sandbox_run refuses
+	 * such a scratch on a kernel without Landlock (-EPERM). */
+	const char *scratch_path;
+	size_t scratch_bytes;
 };
 
 enum sandbox_outcome {
@@ -138,6 +152,10 @@ struct sandbox_result {
 	size_t stdout_bytes;		/* everything the child wrote, counted, not kept */
 	char stderr_tail[SANDBOX_TAIL_MAX];	/* the last bytes of stderr, control bytes removed */
 };
+
+/* Whether sandbox_run() can give a child a mount namespace of its own
+ * (this process holds CAP_SYS_ADMIN). */
+bool sandbox_mount_namespace_possible(void);
 
 /* Fork, confine the child in DESIGN.md's order, execveat(exec_fd) it, and
  * wait for it through a pidfd. Returns 0 with result filled in whatever the

@@ -132,6 +132,67 @@ void store_backup_abandon(const char *dest);
  * transaction (a reader sees all of the old or all of the restored). */
 int store_restore(const char *backup, const char *path, struct banger_error *err);
 
+/* ---- rehearsal --------------------------------------------------------- */
+
+#define SANDBOX_LINE_MAX_FOR_STORE 1024	/* a child's line as the sandbox keeps it */
+
+enum rehearsal_result {
+	REHEARSAL_NOTHING = 0,		/* compatible: nothing pending, nothing copied */
+	REHEARSAL_REHEARSED = 1,	/* every pending migration applied to the copy,
+					 * which passed integrity and foreign key checks */
+	REHEARSAL_FAILED = 2,		/* a migration failed on the copy, or left it
+					 * inconsistent: failed_id, error */
+	REHEARSAL_INCOMPATIBLE = 3,	/* the live database has ids this binary does
+					 * not know: report says which */
+};
+
+struct rehearsal {
+	enum rehearsal_result result;
+	struct schema_report report;	/* the live database's classification */
+	struct id_list applied;		/* the ids the rehearsal applied to the copy */
+	int64_t failed_id;		/* REHEARSAL_FAILED: the migration, else 0 */
+	const char *failed_name;
+	char error[512];		/* REHEARSAL_FAILED: SQLite's message, or what
+					 * the check of the copy found */
+	int64_t ms;			/* time spent migrating the copy */
+	int64_t bytes;			/* the size of the copy before migrating */
+};
+
+/* Will the pending migrations of known succeed on this data? Classify
+ * the live database read-only as schema_classify() does; when migrations
+ * are pending, copy one consistent snapshot of it (the backup API, from
+ * the read-only connection) into scratch_dir/banger.db, apply them to the
+ * copy as store_open() does (each in its own transaction), run PRAGMA
+ * integrity_check and foreign_key_check on it, and remove the copy and
+ * its sidecars. Nothing beside the live database is created, changed or
+ * deleted; nothing is written outside scratch_dir. Returns 0 with out
+ * filled (release it with rehearsal_free), or a negative value with err
+ * when the live database cannot be read or the scratch cannot be used. */
+int store_rehearse(const char *live, const char *scratch_dir, const struct migration_set *known,
+		   struct rehearsal *out, struct banger_error *err);
+void rehearsal_free(struct rehearsal *r);
+
+/* The contract's one line, with a trailing newline, e.g.
+ *   "rehearsed: applied [3] in 12 ms; copy of 1048576 bytes is consistent\n"
+ * or with json the object {"result":...}. 0, or -1 on an output error. */
+int rehearsal_print(const struct rehearsal *r, bool json, FILE *out);
+
+/* What a rehearsal's one line says, parsed back by the updater, which
+ * trusts a child's verdict only when its line and its exit code agree. */
+struct rehearsal_line {
+	enum rehearsal_result result;
+	int64_t ms, bytes;		/* REHEARSAL_REHEARSED */
+	char applied[256];		/* REHEARSAL_REHEARSED: "3 4", as the line has it */
+	int64_t failed_id;		/* REHEARSAL_FAILED */
+	char failed_name[64];		/* REHEARSAL_FAILED: [a-z0-9_], as migrations are named */
+	char error[SANDBOX_LINE_MAX_FOR_STORE];	/* REHEARSAL_FAILED: the rest of the line, unchecked */
+};
+
+/* Parse a line (without its newline) printed by rehearsal_print() in its
+ * non-JSON form, or the check's incompatible line. 0, or -EINVAL when it
+ * is not exactly one of those forms. */
+int rehearsal_line_parse(const char *line, struct rehearsal_line *out);
+
 /* ---- records: images and VMs ------------------------------------------- */
 
 struct image {

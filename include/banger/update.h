@@ -23,6 +23,7 @@ enum update_exit {
 	UPDATE_EXIT_VERIFY_FAILED = 4,
 	UPDATE_EXIT_ROLLED_BACK = 5,	/* the new daemon failed its health check */
 	UPDATE_EXIT_ROLLBACK_FAILED = 6,	/* operator action needed */
+	UPDATE_EXIT_REHEARSAL_FAILED = 7,	/* a migration fails on a copy of the live database */
 	UPDATE_EXIT_USAGE = 64,
 	UPDATE_EXIT_UNAVAILABLE = 69,
 	UPDATE_EXIT_LOCKED = 75,
@@ -94,6 +95,8 @@ struct update_options {
 	bool system;			/* --system: the system's systemd, else the user's */
 	unsigned timeout_s;
 	bool json;
+	bool no_rehearse;		/* --no-rehearse */
+	unsigned rehearse_max_mb;	/* --rehearse-max-mb; 0: the default, 1024 */
 };
 
 /* banger update --check-only: stage, verify, run the staged binary's

@@ -27,6 +27,7 @@
 	"                     [--target PATH] [--system] [--state-dir DIR | --db PATH]\n" \
 	"                     [--socket PATH] [--check-only]\n" \
 	"                     [--no-restart | --restart-cmd CMD]\n" \
+	"                     [--no-rehearse] [--rehearse-max-mb N]\n" \
 	"                     [--timeout SECONDS] [--json]\n" \
 	"       banger update --recover [same location options]\n"
 #define POLICY_SYNOPSIS "banger policy check FILE | banger policy show FILE\n"
@@ -93,8 +94,12 @@ static const char update_help[] =
 	LOCATION_HELP
 	"  --db PATH           the database (default: DIR/banger.db)\n"
 	SOCKET_HELP
-	"  --check-only        stop after the check, changing nothing: exit 0 compatible,\n"
-	"                      1 migrations needed, 2 incompatible\n"
+	"  --check-only        stop after the check (and the rehearsal), changing nothing:\n"
+	"                      exit 0 compatible, 1 migrations needed, 2 incompatible,\n"
+	"                      7 a migration fails on a copy of the database\n"
+	"  --no-rehearse       when migrations are needed, do not first apply them to a\n"
+	"                      copy of the live database in the sandbox (default: do)\n"
+	"  --rehearse-max-mb N rehearse a database of at most N MB (default: 1024)\n"
 	"  --no-restart        restart nothing after the swap (default: systemctl restart\n"
 	"                      bangerd.service when systemd runs it, else nothing)\n"
 	"  --restart-cmd CMD   restart with /bin/sh -c CMD instead\n"
@@ -106,8 +111,9 @@ static const char update_help[] =
 	"\n"
 	"Exit: 0 updated (--check-only: compatible), 1 migrations needed, 2 refused:\n"
 	"incompatible, 3 the check failed, 4 verification failed, 5 rolled back,\n"
-	"6 rollback failed (the message says what to do), 64 bad command line,\n"
-	"75 another update runs. See banger-update(8).\n";
+	"6 rollback failed (the message says what to do), 7 refused: the migrations\n"
+	"fail on a copy of the live database, 64 bad command line, 75 another update\n"
+	"runs. See banger-update(8).\n";
 
 static const char policy_usage[] = "usage: " POLICY_SYNOPSIS;
 static const char policy_help[] =
@@ -292,6 +298,8 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		{ "no-restart", no_argument, NULL, 'n' },
 		{ "restart-cmd", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "no-rehearse", no_argument, NULL, 'N' },
+		{ "rehearse-max-mb", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "recover", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
@@ -324,7 +332,18 @@ static int update_command(int argc, char *argv[], FILE *out, FILE *errout)
 		case 'n': no_restart = 1; break;
 		case 'r': restart_cmd = optarg; break;
 		case 'j': copts.json = true; break;
+		case 'N': copts.no_rehearse = true; break;
 		case 'R': recover = 1; break;
+		case 'm': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 1048576)
+				return usage_error("update", errout,
+						   "--rehearse-max-mb '%.64s': not whole megabytes from 1 "
+						   "to 1048576", optarg);
+			copts.rehearse_max_mb = (unsigned)v;
+			break;
+		}
 		case 'h': return print_help(update_usage, update_help, out);
 		case 'T': {
 			char *end;

@@ -16,6 +16,7 @@
 static const char usage[] =
 	"usage: bangerd [--system] [--state-dir DIR | --db PATH] --check-migrations [--json]\n"
 	"       bangerd [--system] [--state-dir DIR | --db PATH] --migrate\n"
+	"       bangerd [--system] [--state-dir DIR | --db PATH] --rehearse-migrations --scratch DIR [--json]\n"
 	"       bangerd --list-migrations\n"
 	"       bangerd [--system] [--state-dir DIR | --db PATH] [--socket PATH]\n"
 	"       bangerd --version | --help\n";
@@ -27,7 +28,14 @@ static const char help[] =
 	"  --check-migrations  classify the database read-only and print one line:\n"
 	"                      exit 0 compatible, 1 migrations needed, 2 incompatible\n"
 	"                      (database newer than this binary), 3 cannot inspect\n"
-	"  --json              with --check-migrations: print one JSON object instead\n"
+	"  --rehearse-migrations\n"
+	"                      copy the database into --scratch DIR, apply the pending\n"
+	"                      migrations to the copy, check it, print one line: exit 0\n"
+	"                      rehearsed (or nothing to rehearse), 2 a migration fails on\n"
+	"                      this data (or the database is newer), 3 cannot read\n"
+	"  --scratch DIR       with --rehearse-migrations: the only place written\n"
+	"  --json              with --check-migrations or --rehearse-migrations: print\n"
+	"                      one JSON object instead\n"
 	"  --migrate           apply pending migrations (exit 2 on an incompatible database)\n"
 	"  --list-migrations   print the migrations this binary knows, \"ID NAME\" a line\n"
 	"  --system            system paths: /var/lib/banger, /run/banger/bangerd.sock\n"
@@ -41,7 +49,7 @@ static const char help[] =
 	"\n"
 	"See bangerd(8).\n";
 
-enum action { SERVE, CHECK, MIGRATE, LIST, VERSION, HELP };
+enum action { SERVE, CHECK, REHEARSE, MIGRATE, LIST, VERSION, HELP };
 
 static int usage_error(FILE *errout, const char *why)
 {
@@ -73,6 +81,8 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 	static const struct option options[] = {
 		{ "check-migrations", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "rehearse-migrations", no_argument, NULL, 'r' },
+		{ "scratch", required_argument, NULL, 'S' },
 		{ "migrate", no_argument, NULL, 'm' },
 		{ "list-migrations", no_argument, NULL, 'l' },
 		{ "system", no_argument, NULL, 's' },
@@ -85,6 +95,7 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 	};
 	struct paths_options popts = { 0 };
 	enum action action = SERVE;
+	const char *scratch = NULL;
 	int actions = 0, json = 0, opt;
 
 	optind = 0;	/* full reset: tests call us more than once */
@@ -92,6 +103,8 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 	while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': action = CHECK; actions++; break;
+		case 'r': action = REHEARSE; actions++; break;
+		case 'S': scratch = optarg; break;
 		case 'm': action = MIGRATE; actions++; break;
 		case 'l': action = LIST; actions++; break;
 		case 'V': action = VERSION; actions++; break;
@@ -112,10 +125,15 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 	if (optind < argc)
 		return usage_error(errout, "unexpected argument");
 	if (actions > 1)
-		return usage_error(errout, "one action at most: --check-migrations, --migrate, "
-				   "--list-migrations, --version or --help");
-	if (json && action != CHECK)
-		return usage_error(errout, "--json goes with --check-migrations");
+		return usage_error(errout, "one action at most: --check-migrations, "
+				   "--rehearse-migrations, --migrate, --list-migrations, --version "
+				   "or --help");
+	if (json && action != CHECK && action != REHEARSE)
+		return usage_error(errout, "--json goes with --check-migrations or --rehearse-migrations");
+	if ((action == REHEARSE) != (scratch != NULL))
+		return usage_error(errout, "--rehearse-migrations and --scratch DIR go together");
+	if (scratch && !scratch[0])
+		return usage_error(errout, "--scratch: an empty path");
 	if (popts.state_dir && popts.db)
 		return usage_error(errout, "--state-dir and --db exclude each other");
 	if (popts.state_dir && !popts.state_dir[0])
@@ -141,6 +159,8 @@ int bangerd_main(int argc, char *argv[], FILE *out, FILE *errout)
 		return DAEMON_EXIT_CANNOT_INSPECT;
 	if (action == CHECK)
 		return daemon_check_migrations(paths.db, json, out, errout);
+	if (action == REHEARSE)
+		return daemon_rehearse_migrations(paths.db, scratch, json, out, errout);
 	if (action == MIGRATE)
 		return daemon_migrate(paths.db, out, errout);
 	return daemon_serve(&paths, errout);

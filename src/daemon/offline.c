@@ -78,6 +78,26 @@ int daemon_migrate(const char *db_path, FILE *out, FILE *errout)
 	return DAEMON_EXIT_OK;
 }
 
+int daemon_rehearse_migrations(const char *db_path, const char *scratch, bool json, FILE *out,
+			       FILE *errout)
+{
+	struct banger_error err = { 0 };
+	struct migration_set known = store_known_migrations();
+	struct rehearsal r;
+	if (store_rehearse(db_path, scratch, &known, &r, &err) != 0) {
+		fprintf(errout, "bangerd: cannot rehearse: %s\n", err.msg);
+		return DAEMON_EXIT_CANNOT_INSPECT;
+	}
+	int code = r.result == REHEARSAL_FAILED || r.result == REHEARSAL_INCOMPATIBLE
+			   ? DAEMON_EXIT_INCOMPATIBLE : DAEMON_EXIT_OK;
+	if (rehearsal_print(&r, json, out) != 0) {
+		fprintf(errout, "bangerd: cannot write the result\n");
+		code = DAEMON_EXIT_CANNOT_INSPECT;
+	}
+	rehearsal_free(&r);
+	return code;
+}
+
 int daemon_list_migrations(FILE *out)
 {
 	struct migration_set known = store_known_migrations();

@@ -13,6 +13,12 @@
 int landlock_prepare(const char *const *read_paths, const char *const *exec_paths, int exec_fd,
 		     int *ruleset_fd, int *abi, struct banger_error *err);
 
+/* In the child, before landlock_enforce(): grant beneath path (the
+ * scratch, which in a mount namespace exists only there) the rights to
+ * read, create, write, truncate and remove regular files, as far as abi
+ * knows them. Returns 0 or a negative errno. */
+int landlock_allow_scratch(int ruleset_fd, const char *path, int abi);
+
 /* In the child: enforce the prepared ruleset on itself. */
 int landlock_enforce(int ruleset_fd);
 
@@ -44,6 +50,12 @@ bool mount_ns_possible(void);
  * plan is then freed). */
 int mount_plan_build(const char *const *data_paths, const char *const *code_paths,
 		     struct mount_plan *plan, struct banger_error *err);
+/* In the parent: add to plan a tmpfs of bytes at path (an existing
+ * directory, absolute), mode 0700, owned by uid:gid, nosuid, nodev,
+ * noexec: the only writable mount of the new root. 0 or a negative errno
+ * with err. */
+int mount_plan_add_scratch(struct mount_plan *plan, const char *path, size_t bytes, uid_t uid,
+			   gid_t gid, struct banger_error *err);
 void mount_plan_free(struct mount_plan *plan);
 
 /* In the child, while it still holds CAP_SYS_ADMIN: enter a new mount

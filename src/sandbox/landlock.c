@@ -141,6 +141,18 @@ int landlock_prepare(const char *const *read_paths, const char *const *exec_path
 	return 0;
 }
 
+int landlock_allow_scratch(int ruleset_fd, const char *path, int abi)
+{
+	uint64_t rights = FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+			  LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_TRUNCATE;
+	int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = add_rule(ruleset_fd, fd, rights & fs_rights_for(abi)) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
 int landlock_enforce(int ruleset_fd)
 {
 	if (ruleset_fd < 0)

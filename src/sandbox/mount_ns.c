@@ -59,13 +59,13 @@
 #define OLD_ROOT "/.banger-old-root"	/* where the machine's root sits while we build */
 #define PLAN_MAX_LINKS 40	/* symlinks followed for one path, as the kernel's ELOOP */
 
-enum op_kind { OP_DIR, OP_LINK, OP_BIND_DIR, OP_BIND_FILE };
+enum op_kind { OP_DIR, OP_LINK, OP_BIND_DIR, OP_BIND_FILE, OP_TMPFS };
 
 struct mount_op {
 	enum op_kind kind;
 	unsigned long flags;	/* OP_BIND_*: the remount's flags */
 	char *path;		/* absolute, in the machine's tree and in the new root */
-	char *target;		/* OP_LINK: the symlink's text */
+	char *target;		/* OP_LINK: the symlink's text; OP_TMPFS: its options */
 };
 
 bool mount_ns_possible(void)
@@ -232,6 +232,35 @@ int mount_plan_build(const char *const *data_paths, const char *const *code_path
 	return rc;
 }
 
+int mount_plan_add_scratch(struct mount_plan *plan, const char *path, size_t bytes, uid_t uid,
+			   gid_t gid, struct banger_error *err)
+{
+	char prefix[PATH_MAX], options[128];
+	if (path[0] != '/' || strlen(path) >= sizeof(prefix) || strstr(path, "/.") || strstr(path, "//"))
+		return banger_error_set(err, -EINVAL, "mount namespace: scratch %s: not a plain absolute path",
+					path);
+	/* The directories that lead there, each an empty directory of the new
+	 * root (the caller made the path with mkdtemp() under a resolved
+	 * directory: no symlink on the way); the tmpfs itself is mounted in
+	 * the new root, over nothing of the machine's. A bound path on the
+	 * way is refused: the scratch would sit inside what the child reads. */
+	int rc = 0;
+	for (const char *slash = strchr(path + 1, '/'); rc == 0 && slash; slash = strchr(slash + 1, '/')) {
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(slash - path), path);
+		rc = plan_add(plan, OP_DIR, prefix, NULL, 0);
+	}
+	/* nr_inodes: SQLite's copy, its journal or -wal and -shm, temporary
+	 * files, and room. */
+	snprintf(options, sizeof(options), "mode=0700,size=%zu,nr_inodes=64,uid=%u,gid=%u", bytes,
+		 (unsigned)uid, (unsigned)gid);
+	if (rc == 0)
+		rc = plan_add(plan, OP_TMPFS, path, options, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	if (rc != 0)
+		return banger_error_set(err, rc, "mount namespace: scratch %s: %s", path,
+					rc == -EEXIST ? "inside a bound path" : strerror(-rc));
+	return 0;
+}
+
 void mount_plan_free(struct mount_plan *plan)
 {
 	for (size_t i = 0; i < plan->count; i++) {
@@ -260,6 +289,9 @@ static int op_apply(const struct mount_op *op, bool setattr)
 		return mkdir(dst, 0755) == 0 || errno == EEXIST ? 0 : -errno;
 	case OP_LINK:
 		return symlink(op->target, dst) == 0 || errno == EEXIST ? 0 : -errno;
+	case OP_TMPFS:
+		return mkdir(dst, 0700) == 0 && mount("tmpfs", dst, "tmpfs", op->flags, op->target) == 0
+			       ? 0 : -errno;
 	case OP_BIND_DIR:
 		if (mkdir(dst, 0755) != 0)
 			return -errno;

@@ -120,6 +120,7 @@ struct child_plan {
 	const struct sandbox_spec *spec;
 	pid_t parent;
 	int devnull, out_w, err_w, report_w, ruleset_fd;
+	int landlock_abi;
 	struct sock_fprog prog;
 	const struct mount_plan *mounts;	/* NULL: no mount namespace */
 };
@@ -229,7 +230,8 @@ static int step_rlimits(const struct sandbox_spec *spec)
 	} limits[] = {
 		{ RLIMIT_CPU, spec->cpu_seconds ? spec->cpu_seconds : 10 },
 		{ RLIMIT_AS, spec->memory_bytes ? spec->memory_bytes : (rlim_t)256 << 20 },
-		{ RLIMIT_FSIZE, 0 },
+		/* No file may grow, but the scratch's, within its size. */
+		{ RLIMIT_FSIZE, spec->scratch_bytes },
 		{ RLIMIT_NOFILE, 32 },
 		{ RLIMIT_CORE, 0 },
 		{ RLIMIT_MEMLOCK, 0 },
@@ -273,6 +275,11 @@ static __attribute__((noreturn)) void child_main(const struct child_plan *p)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(SANDBOX_STEP_NO_NEW_PRIVS, errno);
 	if (p->ruleset_fd >= 0) {
+		/* The scratch's rule is the child's to add: in a mount namespace
+		 * its tmpfs exists only here, and a rule names an inode. */
+		if (p->spec->scratch_bytes &&
+		    (rc = landlock_allow_scratch(CHILD_RULESET_FD, p->spec->scratch_path, p->landlock_abi)) != 0)
+			child_fail(SANDBOX_STEP_LANDLOCK, -rc);
 		if ((rc = landlock_enforce(CHILD_RULESET_FD)) != 0)
 			child_fail(SANDBOX_STEP_LANDLOCK, -rc);
 		close(CHILD_RULESET_FD);
@@ -477,6 +484,11 @@ static void watch(pid_t pid, int pidfd, int report_r, struct stream *out, struct
 	}
 }
 
+bool sandbox_mount_namespace_possible(void)
+{
+	return mount_ns_possible();
+}
+
 int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 		struct banger_error *err)
 {
@@ -507,11 +519,23 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *r,
 		goto out;
 	if (spec->mount_namespace && mount_ns_possible()) {
 		rc = mount_plan_build(spec->ns_data_paths, spec->ns_code_paths, &mounts, err);
+		if (rc == 0 && spec->scratch_bytes)
+			rc = mount_plan_add_scratch(&mounts, spec->scratch_path, spec->scratch_bytes,
+						    spec->set_identity ? spec->uid : geteuid(),
+						    spec->set_identity ? spec->gid : getegid(), err);
 		if (rc != 0)
 			goto out;
 		plan.mounts = &mounts;
 		r->mount_namespace = true;
 	}
+	if (spec->scratch_bytes && !r->mount_namespace && ruleset < 0) {
+		/* A scratch on the machine's own tree with nothing but
+		 * unprivileged file modes around it: never run unconfined. */
+		rc = banger_error_set(err, -EPERM, "sandbox: a writable scratch without a mount "
+				      "namespace needs Landlock, which this kernel does not have");
+		goto out;
+	}
+	plan.landlock_abi = r->landlock_abi;
 	plan.devnull = devnull;
 	plan.out_w = out[1];
 	plan.err_w = errs[1];

@@ -21,7 +21,7 @@
 
 /* Copy every page of src into the file at dest, in one step: one read
  * transaction, so one snapshot. */
-static int copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *dest_pragmas,
+int store_copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *dest_pragmas,
 		     struct banger_error *err)
 {
 	sqlite3 *dst = NULL;
@@ -64,7 +64,7 @@ out:
  * journal_mode OFF), so saying 1 makes it the plain one-file database it is;
  * PRAGMA journal_mode = DELETE would say the same, but only after creating
  * both sidecars, which a full disk refuses. */
-static int make_rollback_mode(const char *dest, struct banger_error *err)
+int store_copy_make_plain(const char *dest, struct banger_error *err)
 {
 	static const unsigned char rollback[2] = { 1, 1 };
 	struct stat st;
@@ -95,11 +95,11 @@ static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_
 	if (rc != 0)
 		return banger_error_set(err, rc, "%s: %s", dest, strerror(-rc));
 	/* A private file, renamed into place only when complete: no journal
-	 * to leave behind, and our own fsync (make_rollback_mode) before the
+	 * to leave behind, and our own fsync (store_copy_make_plain) before the
 	 * rename. */
-	rc = copy_into(src, dest, SQLITE_OPEN_READWRITE,
+	rc = store_copy_into(src, dest, SQLITE_OPEN_READWRITE,
 			   "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", err);
-	return rc == 0 ? make_rollback_mode(dest, err) : rc;
+	return rc == 0 ? store_copy_make_plain(dest, err) : rc;
 }
 
 static int tmp_path(const char *dest, char *tmp, size_t size)
@@ -158,7 +158,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 	rc = store_read_consistent(path, backup_from, tmp, err);
 	if (rc == STORE_READ_FRESH)
 		rc = 0;	/* nothing there yet: an empty file is an empty database */
-	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by make_rollback_mode() */
+	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by store_copy_make_plain() */
 		rc = banger_error_set(err, -errno, "%s: %s", dest, strerror(errno));
 	if (rc == 0)
 		rc = fsync_dir_of(dest, err);
@@ -198,7 +198,7 @@ int store_restore(const char *backup, const char *path, struct banger_error *err
 	if (rc != SQLITE_OK)
 		rc = store_sqlite_error(err, src, rc, backup, "cannot open the backup");
 	else
-		rc = copy_into(src, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
+		rc = store_copy_into(src, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
 	sqlite3_close_v2(src);
 	return rc == 0 ? give_back(path, &owner, err) : rc;
 }

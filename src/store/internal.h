@@ -47,6 +47,16 @@ typedef int (*store_read_fn)(sqlite3 *db, const char *path, void *ctx, struct ba
 int store_read_consistent(const char *path, store_read_fn fn, void *ctx,
 			  struct banger_error *err);
 
+/* Copy one snapshot of src (one read transaction) into the database file
+ * at dest, opened with dest_flags, after running dest_pragmas on it (or
+ * NULL). 0, or -1 with err (store_sqlite_error). backup.c. */
+int store_copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *dest_pragmas,
+		    struct banger_error *err);
+/* Make the copy at dest (written with journal_mode OFF) a plain
+ * rollback-journal database whose header needs no sidecar, and fsync it.
+ * 0 or a negative errno with err. backup.c says why. */
+int store_copy_make_plain(const char *dest, struct banger_error *err);
+
 int id_list_push(struct id_list *list, int64_t id);
 
 /* The read-write store's handle and path, for records.c. */

@@ -65,6 +65,17 @@ static const struct migration registry[] = {
 		"DROP TABLE images;"
 		"ALTER TABLE images_new RENAME TO images;",
 	},
+#if BANGER_TEST_BAD_MIGRATION
+	{
+		/* Tests only (make BANGER_TEST_BAD_MIGRATION=1): a release whose
+		 * next migration succeeds on an empty database and fails on one
+		 * where two images share a digest, as a unique index over
+		 * duplicate rows does in real life. What the rehearsal is for. */
+		.id = 4,
+		.name = "unique_image_digest",
+		.sql = "CREATE UNIQUE INDEX images_digest ON images(digest);",
+	},
+#endif
 };
 
 struct migration_set store_known_migrations(void)

@@ -40,23 +40,31 @@ static const struct sock_filter check_migrations_bpf[] = {
 #define CHECK_DEADLINE_MS 4000
 
 static void print_result(const struct update_options *o, int code, const char *line,
-			 const char *reason, const struct sandbox_result *r, FILE *out, FILE *errout)
+			 const char *reason, const struct sandbox_result *r,
+			 const struct rehearsal_verdict *rv, FILE *out, FILE *errout)
 {
 	static const char *const names[] = { "compatible", "migrations_needed", "incompatible",
-					     "check_failed", "verify_failed" };
+					     "check_failed", "verify_failed", "", "", "rehearsal_failed" };
 	if (o->json) {
 		fprintf(out, "{\"result\":\"%s\",\"exit\":%d,\"line\":", names[code], code);
 		banger_json_string(out, line);
 		fputs(",\"reason\":", out);
 		banger_json_string(out, reason);
-		fprintf(out, ",\"landlock_abi\":%d,\"mount_namespace\":%s,\"child_pid\":%d}\n",
+		fprintf(out, ",\"landlock_abi\":%d,\"mount_namespace\":%s,\"child_pid\":%d",
 			r ? r->landlock_abi : 0, r && r->mount_namespace ? "true" : "false",
 			r ? (int)r->pid : 0);
+		update_report_rehearsal_json(out, rv);
+		fputs("}\n", out);
 	} else if (code <= 2) {
 		fprintf(out, "%s\n", line);
 	}
-	if (code > 2)
+	if (rv->skipped || (rv->ran && rv->code == 0))
+		fprintf(errout, "banger: rehearse: %s\n", rv->line);
+	if (code > 2 && code != UPDATE_EXIT_REHEARSAL_FAILED)
 		fprintf(errout, "banger: update refused: %s\n", reason);
+	if (code == UPDATE_EXIT_REHEARSAL_FAILED)
+		fprintf(errout, "banger: refused: the new release's migrations fail on a copy of the "
+			"live database: %s\n", reason);
 }
 
 /* Landlock's read rules: the library dirs and the state dir, and the
@@ -84,8 +92,9 @@ static const char **read_rules(char **loader_files, const char *db_dir)
 	return paths;
 }
 
-int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
-		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
+int update_run_job(const struct staged *staged, char *const argv[], const char *db,
+		   const char *db_dir, const struct staged_job *job, struct sandbox_result *result,
+		   struct banger_error *err)
 {
 	struct sandbox_policy *policy = NULL;
 	char **loader_files = NULL;
@@ -97,7 +106,7 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	int rc = set_identity ? banger_owner_of_db(db, &owner) : 0;
 	if (rc != 0)
 		return banger_error_set(err, rc, "%s: whose it is: %s", db, strerror(-rc));
-	rc = policy_from_bpf(check_migrations_bpf, sizeof(check_migrations_bpf), &policy, err);
+	rc = policy_from_bpf(job->bpf, job->bpf_bytes, &policy, err);
 	/* The mount namespace: the state dir and the loader's cache as data,
 	 * the interpreter and the libraries it will map as code, nothing
 	 * else (libraries.c says why not the library directories). */
@@ -113,11 +122,12 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd, .argv = argv, .policy = policy,
 		.read_paths = read_paths, .exec_paths = exec_paths,
-		.timeout_ms = CHECK_DEADLINE_MS, .cpu_seconds = (CHECK_DEADLINE_MS + 999) / 1000,
-		.memory_bytes = (size_t)512 << 20,
+		.timeout_ms = job->timeout_ms, .cpu_seconds = (job->timeout_ms + 999) / 1000,
+		.memory_bytes = job->memory_bytes,
 		.set_identity = set_identity, .uid = owner.uid, .gid = owner.gid,
 		.mount_namespace = true, .ns_data_paths = ns_data,
 		.ns_code_paths = (const char *const *)loader_files,
+		.scratch_path = job->scratch, .scratch_bytes = job->scratch_bytes,
 	};
 	if (rc == 0)
 		rc = sandbox_run(&spec, result, err);
@@ -127,6 +137,16 @@ int update_run_staged(const struct staged *staged, char *const argv[], const cha
 	if (policy)
 		policy_free(policy);
 	return rc;
+}
+
+int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
+		      const char *db_dir, struct sandbox_result *result, struct banger_error *err)
+{
+	static const struct staged_job check = {
+		.bpf = check_migrations_bpf, .bpf_bytes = sizeof(check_migrations_bpf),
+		.timeout_ms = CHECK_DEADLINE_MS, .memory_bytes = (size_t)512 << 20,
+	};
+	return update_run_job(staged, argv, db, db_dir, &check, result, err);
 }
 
 static int check_failed(struct check_run *c, int code, const char *msg)
@@ -178,9 +198,16 @@ int update_check_only(const struct update_options *o, FILE *out, FILE *errout)
 		fprintf(errout, "banger: %s\n", err.msg);
 		return rc == -EWOULDBLOCK ? UPDATE_EXIT_LOCKED : UPDATE_EXIT_CHECK_FAILED;
 	}
+	struct rehearsal_verdict rv = { 0 };
 	int code = update_check_pipeline(&c);
-	print_result(o, code, code <= 2 ? c.v.line : "", c.v.reason, c.ran ? &c.result : NULL, out,
-		     errout);
+	/* A swap would be allowed only when the migrations also pass on a
+	 * copy of today's data: a fleet's pre-flight finds a release that
+	 * fails them on every host before any swap. */
+	if (code == UPDATE_EXIT_MIGRATIONS_NEEDED && update_rehearse(&c, &rv) != 0)
+		code = rv.code;
+	const char *reason = code == rv.code && rv.code != 0 ? rv.reason : c.v.reason;
+	print_result(o, code, code <= 2 ? c.v.line : "",
+		     reason, c.ran ? &c.result : NULL, &rv, out, errout);
 	update_staged_close(&c.staged);
 	if (lock >= 0)
 		close(lock);

@@ -57,6 +57,22 @@ int update_package_owner(const char *path, char *pkg, size_t size, struct banger
 int update_run_staged(const struct staged *staged, char *const argv[], const char *db,
 		      const char *db_dir, struct sandbox_result *result, struct banger_error *err);
 
+/* A sandboxed job of the staged binary: its compiled policy, its deadline
+ * and address-space limit, and (the rehearsal's) a writable scratch of
+ * scratch_bytes at scratch (sandbox.h says how it is fenced). */
+struct staged_job {
+	const void *bpf;
+	size_t bpf_bytes;
+	unsigned timeout_ms;
+	size_t memory_bytes;
+	const char *scratch;		/* NULL: none */
+	size_t scratch_bytes;
+};
+/* update_run_staged() with the job's policy, limits and scratch. */
+int update_run_job(const struct staged *staged, char *const argv[], const char *db,
+		   const char *db_dir, const struct staged_job *job, struct sandbox_result *result,
+		   struct banger_error *err);
+
 
 
 /* The journal's steps, in order; journal.c names them in the file. */
@@ -174,6 +190,39 @@ struct check_run {
  * Returns c->v.code: 0, 1, 2, 3 (c->v.reason says why) or 4. */
 int update_check_pipeline(struct check_run *c);
 
+/* ---- the rehearsal (rehearse.c, judge.c) ----------------------------- */
+
+struct rehearsal_verdict {
+	bool ran;		/* the staged binary ran it (else skipped, or could not run) */
+	bool skipped;		/* --no-rehearse, or over --rehearse-max-mb: line says which */
+	int code;		/* 0 rehearsed cleanly (or skipped), 7 a migration fails on the
+				 * copy, 3 the rehearsal could not run or is not trusted */
+	char line[600];		/* what to tell the operator: the rehearsed line, or why not */
+	int64_t ms, bytes;	/* when rehearsed */
+	char reason[700];	/* code 7 or 3: why, what the child printed quoted */
+};
+
+/* REHEARSE: the staged binary's --rehearse-migrations on a copy of c->db,
+ * in the sandbox under its own policy with a private scratch (rehearse.c
+ * says where), unless c->o says not to or the database is larger than
+ * --rehearse-max-mb. Call it only after the check said migrations needed.
+ * Returns rv->code. */
+int update_rehearse(struct check_run *c, struct rehearsal_verdict *rv);
+/* Whether update_rehearse() would skip it (--no-rehearse, or a database
+ * over --rehearse-max-mb): true with rv->line saying why. */
+bool update_rehearse_skipped(const struct check_run *c, struct rehearsal_verdict *rv);
+
+/* Remove the scratch directories (rehearsal.*) that a killed non-root
+ * rehearsal left in the update directory dir_fd; call it only under the
+ * exclusive lock. */
+void update_rehearsal_clean(int dir_fd);
+
+/* Trust a rehearsal's line only when the child exited normally and its
+ * exit code and its line agree: rehearsed (0), or a failed migration (2,
+ * which is the update's 7). Anything else, "nothing to rehearse" after a
+ * check that said migrations needed included, is 3. */
+void update_judge_rehearsal(const struct sandbox_result *r, struct rehearsal_verdict *rv);
+
 /* ---- the report (report.c) -------------------------------------------- */
 
 struct update_report {
@@ -187,7 +236,12 @@ void update_progress(const struct update_report *r, const char *fmt, ...)
 /* The word --json gives an exit code: "updated", "locked", ... */
 const char *update_result_word(int code);
 /* The result object of banger update --json, every string escaped. */
-void update_report_json(FILE *out, int code, const struct journal *j, const char *target);
+void update_report_json(FILE *out, int code, const struct journal *j, const char *target,
+			const struct rehearsal_verdict *rv);
+/* ,"rehearsal":"rehearsed"|"failed"|"skipped"|"not_needed"|"not_run"|
+ * "not_trusted","rehearsal_ms":N|null - the operator's forecast of the
+ * first start's migration, in both --json objects. */
+void update_report_rehearsal_json(FILE *out, const struct rehearsal_verdict *rv);
 /* On a terminal only: a live "banger: WHAT: N s" line until
  * update_ticker_stop(), for the steps that can take long (the backup, the
  * restart, the health wait). Nothing of the kind when errout is not a

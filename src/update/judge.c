@@ -117,37 +117,40 @@ static int json_verdict(const char *s, struct verdict *v)
 	return 0;
 }
 
-/* Why a child that did not exit is not trusted: its reason. */
-static void judge_abnormal(const struct sandbox_result *r, struct verdict *v)
+/* Why a child that did not exit is not trusted: its reason, the what (the
+ * check, the rehearsal) named. */
+static void judge_abnormal(const struct sandbox_result *r, const char *what, char *reason,
+			   size_t size)
 {
 	switch (r->outcome) {
 	case SANDBOX_TIMED_OUT:
 		if (r->survived_kill)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
-				 (int)r->pid);
+			snprintf(reason, size,
+				 "%s timed out and did not die after SIGKILL (pid %d is asleep in the kernel; left to init)",
+				 what, (int)r->pid);
 		else
-			snprintf(v->reason, sizeof(v->reason), "the check timed out and was killed");
+			snprintf(reason, size, "%s timed out and was killed", what);
 		return;
 	case SANDBOX_SETUP_FAILED:
-		snprintf(v->reason, sizeof(v->reason), "the sandbox failed at step '%s': %s",
+		snprintf(reason, size, "the sandbox failed at step '%s': %s",
 			 sandbox_step_name(r->step), strerror(r->setup_errno));
 		return;
 	case SANDBOX_SIGNALED:
 		if (r->signal == SIGSYS && r->violation_name[0])
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused the system call %s (%ld)",
-				 r->violation_name, r->violation);
+			snprintf(reason, size,
+				 "%s was killed by SIGSYS: the policy refused the system call %s (%ld)",
+				 what, r->violation_name, r->violation);
 		else if (r->signal == SIGSYS && r->violation >= 0)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused system call number %ld of another ABI",
-				 r->violation);
+			snprintf(reason, size,
+				 "%s was killed by SIGSYS: the policy refused system call number %ld of another ABI",
+				 what, r->violation);
 		else if (r->signal == SIGSYS)
-			snprintf(v->reason, sizeof(v->reason),
-				 "the check was killed by SIGSYS: the policy refused a system call (the kernel log names it: audit type=1326)");
+			snprintf(reason, size,
+				 "%s was killed by SIGSYS: the policy refused a system call (the kernel log names it: audit type=1326)",
+				 what);
 		else
-			snprintf(v->reason, sizeof(v->reason), "the check was killed by signal %d (%s)",
-				 r->signal, strsignal(r->signal));
+			snprintf(reason, size, "%s was killed by signal %d (%s)",
+				 what, r->signal, strsignal(r->signal));
 		return;
 	case SANDBOX_EXITED:
 		break;
@@ -161,7 +164,7 @@ void update_judge_check(const struct sandbox_result *r, bool json, struct verdic
 	memset(v, 0, sizeof(*v));
 	v->code = UPDATE_EXIT_CHECK_FAILED;
 	if (r->outcome != SANDBOX_EXITED) {
-		judge_abnormal(r, v);
+		judge_abnormal(r, "the check", v->reason, sizeof(v->reason));
 		return;
 	}
 	if (r->exit_code > 2) {
@@ -192,4 +195,49 @@ void update_judge_check(const struct sandbox_result *r, bool json, struct verdic
 		return;
 	}
 	v->code = r->exit_code;
+}
+
+void update_judge_rehearsal(const struct sandbox_result *r, struct rehearsal_verdict *rv)
+{
+	struct rehearsal_line l;
+	char quoted[320];
+	rv->ran = true;
+	rv->code = UPDATE_EXIT_CHECK_FAILED;
+	if (r->outcome != SANDBOX_EXITED) {
+		judge_abnormal(r, "the rehearsal", rv->reason, sizeof(rv->reason));
+		return;
+	}
+	if (r->exit_code != 0 && r->exit_code != 2) {
+		update_quote(r->stderr_tail, 300, quoted, sizeof(quoted));
+		snprintf(rv->reason, sizeof(rv->reason), "the rehearsal exited with %d%s%s", r->exit_code,
+			 r->stderr_tail[0] ? ": " : "", r->stderr_tail[0] ? quoted : "");
+		return;
+	}
+	update_quote(r->first_line, 200, quoted, sizeof(quoted));
+	if (r->line_truncated || rehearsal_line_parse(r->first_line, &l) != 0) {
+		snprintf(rv->reason, sizeof(rv->reason), "the rehearsal exited with %d but printed %s",
+			 r->exit_code, quoted);
+		return;
+	}
+	int expected = l.result == REHEARSAL_REHEARSED ? 0 : l.result == REHEARSAL_FAILED ? 2 : -1;
+	if (expected != r->exit_code) {
+		snprintf(rv->reason, sizeof(rv->reason), "the rehearsal exited with %d but printed %s, "
+			 "which %s", r->exit_code, quoted,
+			 expected < 0 ? "contradicts the check's 'migrations needed'"
+				      : "says otherwise");
+		return;
+	}
+	if (l.result == REHEARSAL_FAILED) {
+		update_quote(l.error, 300, quoted, sizeof(quoted));
+		rv->code = UPDATE_EXIT_REHEARSAL_FAILED;
+		snprintf(rv->reason, sizeof(rv->reason), "migration %lld %s: %s", (long long)l.failed_id,
+			 l.failed_name, quoted);
+		return;
+	}
+	rv->code = 0;
+	rv->ms = l.ms;
+	rv->bytes = l.bytes;
+	snprintf(rv->line, sizeof(rv->line), "applied [%s] in %lld ms on a copy of %lld bytes, which "
+		 "is consistent: the first start should migrate in about that", l.applied,
+		 (long long)l.ms, (long long)l.bytes);
 }

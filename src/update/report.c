@@ -34,19 +34,35 @@ const char *update_result_word(int code)
 		[UPDATE_EXIT_VERIFY_FAILED] = "verify_failed",
 		[UPDATE_EXIT_ROLLED_BACK] = "rolled_back",
 		[UPDATE_EXIT_ROLLBACK_FAILED] = "rollback_failed",
+		[UPDATE_EXIT_REHEARSAL_FAILED] = "rehearsal_failed",
 	};
 	if (code >= 0 && code < (int)(sizeof(words) / sizeof(words[0])))
 		return words[code];
 	return code == UPDATE_EXIT_LOCKED ? "locked" : "usage";
 }
 
-void update_report_json(FILE *out, int code, const struct journal *j, const char *target)
+void update_report_rehearsal_json(FILE *out, const struct rehearsal_verdict *rv)
+{
+	const char *what = rv->skipped ? "skipped"
+			 : !rv->ran ? (rv->code ? "not_run" : "not_needed")
+			 : rv->code == 0 ? "rehearsed"
+			 : rv->code == UPDATE_EXIT_REHEARSAL_FAILED ? "failed" : "not_trusted";
+	fprintf(out, ",\"rehearsal\":\"%s\",\"rehearsal_ms\":", what);
+	if (rv->ran && rv->code == 0)
+		fprintf(out, "%lld", (long long)rv->ms);
+	else
+		fputs("null", out);
+}
+
+void update_report_json(FILE *out, int code, const struct journal *j, const char *target,
+			const struct rehearsal_verdict *rv)
 {
 	fprintf(out, "{\"result\":\"%s\",\"exit\":%d", update_result_word(code), code);
 	banger_json_field(out, "target", j->target[0] ? j->target : target);
 	banger_json_field(out, "from_version", j->old_version);
 	banger_json_field(out, "to_version", j->new_version);
 	banger_json_field(out, "backup", code == UPDATE_EXIT_OK ? j->backup : "");
+	update_report_rehearsal_json(out, rv);
 	fputs("}\n", out);
 }
 

@@ -35,6 +35,7 @@ struct run {
 	char dir[PATH_MAX];
 	struct journal j;
 	struct check_run check;
+	struct rehearsal_verdict rehearsal;
 	long old_pid;
 	int code;		/* with STEP_STOP */
 	char why[600];		/* with STEP_ROLL_BACK */
@@ -89,6 +90,9 @@ static enum step_outcome step_lock(struct run *r)
 
 static enum step_outcome step_recover(struct run *r)
 {
+	/* Under the exclusive lock no rehearsal runs: a scratch left in our
+	 * directory is a killed one's (a non-root updater's). */
+	update_rehearsal_clean(r->dir_fd);
 	r->code = update_recover_journal(&r->rep, r->dir_fd, r->dir, r->o->timeout_s);
 	return r->code == 0 ? STEP_NEXT : STEP_STOP;
 }
@@ -168,6 +172,28 @@ static enum step_outcome step_check(struct run *r)
 	r->j.step = JOURNAL_CHECKED;
 	if (journal_write(r->dir_fd, r->dir, &r->j, &err) != 0)
 		return refuse(r, UPDATE_EXIT_CHECK_FAILED, "update refused: %s", err.msg);
+	return STEP_NEXT;
+}
+
+/* REHEARSE (migrations needed): the pending migrations on a copy, before
+ * anything is backed up or swapped. */
+static enum step_outcome step_rehearse(struct run *r)
+{
+	if (r->check.v.code != UPDATE_EXIT_MIGRATIONS_NEEDED)
+		return STEP_NEXT;
+	if (!update_rehearse_skipped(&r->check, &r->rehearsal))
+		update_progress(&r->rep, "rehearse: the migrations on a copy of %s, in the sandbox",
+				r->j.db);
+	update_ticker_start(&r->rep, "rehearse");
+	int code = update_rehearse(&r->check, &r->rehearsal);
+	update_ticker_stop();
+	if (code != 0) {
+		(void)journal_remove(r->dir_fd);	/* checked: nothing to undo */
+		return refuse(r, code, "update refused: %s%s", code == UPDATE_EXIT_REHEARSAL_FAILED
+			      ? "the new release's migrations fail on a copy of the live database: " : "",
+			      r->rehearsal.reason);
+	}
+	update_progress(&r->rep, "rehearse: %s", r->rehearsal.line);
 	return STEP_NEXT;
 }
 
@@ -266,7 +292,8 @@ static enum step_outcome step_done(struct run *r)
 
 static const struct step update_steps[] = {
 	{ "lock", step_lock }, { "recover", step_recover }, { "target", step_target },
-	{ "check", step_check }, { "backup", step_backup }, { "swap", step_swap },
+	{ "check", step_check }, { "rehearse", step_rehearse }, { "backup", step_backup },
+	{ "swap", step_swap },
 	{ "restart", step_restart }, { "health", step_health }, { "done", step_done },
 };
 
@@ -325,7 +352,7 @@ int update_run(const struct update_options *o, FILE *out, FILE *errout)
 	run_init(&r, o, out, errout);
 	int code = walk(&r, update_steps, sizeof(update_steps) / sizeof(update_steps[0]));
 	if (o->json)
-		update_report_json(out, code, &r.j, o->target);
+		update_report_json(out, code, &r.j, o->target, &r.rehearsal);
 	update_staged_close(&r.check.staged);
 	if (r.dir_fd >= 0)
 		close(r.dir_fd);

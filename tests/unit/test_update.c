@@ -66,6 +66,49 @@ static void judge_trusts_only_agreement(void **state)
 	assert_non_null(strstr(v.reason, "timed out"));
 }
 
+/* The rehearsal's verdict: line and exit code agree, or 3; a failed
+ * migration is 7, its message quoted. */
+static void judge_rehearsal_trusts_only_agreement(void **state)
+{
+	(void)state;
+	static const struct {
+		int exit;
+		const char *line;
+		int code;
+		const char *said;	/* in line (0) or reason (else) */
+	} cases[] = {
+		{ 0, "rehearsed: applied [3 4] in 12 ms; copy of 1048576 bytes is consistent", 0,
+		  "applied [3 4] in 12 ms on a copy of 1048576 bytes" },
+		{ 2, "rehearsal failed: migration 4 unique_image_digest: UNIQUE constraint failed: x",
+		  7, "migration 4 unique_image_digest: 'UNIQUE constraint failed: x'" },
+		{ 2, "rehearsed: applied [3] in 1 ms; copy of 1 bytes is consistent", 3, "exited with 2" },
+		{ 0, "rehearsal failed: migration 4 x: y", 3, "exited with 0" },
+		{ 0, "nothing to rehearse: compatible", 3, "contradicts" },
+		{ 2, "incompatible: unknown applied [9] (binary older than DB)", 3, "contradicts" },
+		{ 0, "rehearsed: applied [] in 1 ms; copy of 1 bytes is consistent", 3, "printed" },
+		{ 0, "rehearsed: applied [03] in 1 ms; copy of 1 bytes is consistent", 3, "printed" },
+		{ 0, "rehearsed: applied [3] in 1 ms; copy of 1 bytes is consistent!", 3, "printed" },
+		{ 2, "rehearsal failed: migration 4 Bad-Name: y", 3, "printed" },
+		{ 1, "rehearsed: applied [3] in 1 ms; copy of 1 bytes is consistent", 3, "exited with 1" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rehearsal_verdict rv = { 0 };
+		struct sandbox_result r = exited(cases[i].exit, cases[i].line);
+		update_judge_rehearsal(&r, &rv);
+		if (rv.code != cases[i].code ||
+		    strstr(cases[i].code == 0 ? rv.line : rv.reason, cases[i].said) == NULL)
+			fail_msg("case %zu '%s': code %d, line '%s', reason '%s'", i, cases[i].line, rv.code,
+				 rv.line, rv.reason);
+	}
+	struct rehearsal_verdict rv = { 0 };
+	struct sandbox_result r;
+	memset(&r, 0, sizeof(r));
+	r.outcome = SANDBOX_TIMED_OUT;
+	update_judge_rehearsal(&r, &rv);
+	assert_int_equal(rv.code, 3);
+	assert_non_null(strstr(rv.reason, "the rehearsal timed out"));
+}
+
 static void judge_refuses_a_version_that_is_not_one(void **state)
 {
 	(void)state;
@@ -252,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(judge_trusts_only_agreement),
 		cmocka_unit_test(judge_refuses_a_version_that_is_not_one),
+		cmocka_unit_test(judge_rehearsal_trusts_only_agreement),
 		cmocka_unit_test(quote_collapses_and_caps),
 		cmocka_unit_test(json_string_escapes_everything),
 		cmocka_unit_test_setup_teardown(journal_round_trip, dir_setup, dir_teardown),
