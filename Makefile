@@ -334,6 +334,7 @@ endif
 COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.policy \
+	$(POLICYDIR)/rehearse-migrations.policy \
 	$(UNITDIR)/bangerd.service $(USERUNITDIR)/bangerd.service \
 	$(UNITDIR)/bangerd.socket $(USERUNITDIR)/bangerd.socket \
 	$(COMPLETIONDIR)/banger $(COMPLETIONDIR)/bangerd \
@@ -342,7 +343,7 @@ INSTALLED := $(BINDIR)/bangerd $(BINDIR)/banger $(POLICYDIR)/check-migrations.po
 install: all
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(POLICYDIR)
 	install -m 0755 $(BUILD_DIR)/bangerd $(BUILD_DIR)/banger $(DESTDIR)$(BINDIR)/
-	install -m 0644 policy/check-migrations.policy $(DESTDIR)$(POLICYDIR)/
+	install -m 0644 policy/check-migrations.policy policy/rehearse-migrations.policy $(DESTDIR)$(POLICYDIR)/
 	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR)
 	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/bangerd.service > $(DESTDIR)$(UNITDIR)/bangerd.service
 	sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/user/bangerd.service > $(DESTDIR)$(USERUNITDIR)/bangerd.service

@@ -132,6 +132,8 @@ check_only() {
 @test "policy check accepts the shipped policy and rejects a broken one with banger: file:line" {
 	run "$BANGER" policy check "$BATS_TEST_DIRNAME/../../policy/check-migrations.policy"
 	[ "$status" -eq 0 ]
+	run "$BANGER" policy check "$BATS_TEST_DIRNAME/../../policy/rehearse-migrations.policy"
+	[ "$status" -eq 0 ]
 	printf 'default kill\nread\nfrobnicate_syscall\n' > "$WORK/bad.policy"
 	run --separate-stderr "$BANGER" policy check "$WORK/bad.policy"
 	[ "$status" -ne 0 ]

@@ -82,6 +82,7 @@ MAN=$BATS_TEST_DIRNAME/../../packaging/man
 	[ "$(stat -c %a "$dest/usr/bin/bangerd")" = 755 ]
 	[ "$(stat -c %a "$dest/usr/bin/banger")" = 755 ]
 	[ -f "$dest/usr/share/banger/policy/check-migrations.policy" ]
+	[ -f "$dest/usr/share/banger/policy/rehearse-migrations.policy" ]
 	[ -f "$dest/usr/share/man/man8/bangerd.8.gz" ]
 	[ -f "$dest/usr/share/man/man1/banger.1.gz" ]
 	[ "$(MANPATH=$dest/usr/share/man man -w banger-policy)" = "$dest/usr/share/man/man5/banger-policy.5.gz" ]
