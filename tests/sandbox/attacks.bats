@@ -33,7 +33,10 @@ teardown() {
 # check NAME [banger args...]: run the hostile binary NAME through the check.
 check() {
 	local name=$1; shift
-	run --separate-stderr "$BANGER" update --check-only --from "$HOSTILE/$name" \
+	# --no-rehearse: these attacks are on the check; the rehearsal's own
+	# are in rehearse_attacks.bats (an honest check here says "migrations
+	# needed", and these binaries answer every question the same way).
+	run --separate-stderr "$BANGER" update --check-only --no-rehearse --from "$HOSTILE/$name" \
 		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 5 --json "$@"
 }
 
@@ -44,7 +47,7 @@ check() {
 check_without_landlock() {
 	local name=$1; shift
 	run --separate-stderr env BANGER_TEST_NO_LANDLOCK=1 "$BANGER_BUILD/hooks/banger" update \
-		--check-only --from "$HOSTILE/$name" --target "$WORK/bin/bangerd" \
+		--check-only --no-rehearse --from "$HOSTILE/$name" --target "$WORK/bin/bangerd" \
 		--db "$WORK/state/banger.db" --timeout 5 --json "$@"
 	[ "$(jq -r .landlock_abi <<<"$output")" = 0 ] || { echo "Landlock was applied: $output"; return 1; }
 }
@@ -141,7 +144,7 @@ in_pid_namespace() {
 	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	run --separate-stderr unshare --pid --fork --mount-proc bash -c '
 		sleep 30 & victim=$!
-		out=$("$1" update --check-only --from "$2" --target "$3" --db "$4" --timeout 5 --json); rc=$?
+		out=$("$1" update --check-only --no-rehearse --from "$2" --target "$3" --db "$4" --timeout 5 --json); rc=$?
 		echo "$out"
 		kill -0 $victim && echo victim-alive >&2
 		pid=$(jq -r .child_pid <<<"$out")
@@ -300,7 +303,7 @@ patched() {
 # check_path PATH [WRAPPER...]: the check of the program at PATH.
 check_path() {
 	local path=$1; shift
-	run --separate-stderr "$@" "$BANGER" update --check-only --from "$path" \
+	run --separate-stderr "$@" "$BANGER" update --check-only --no-rehearse --from "$path" \
 		--target "$WORK/bin/bangerd" --db "$WORK/state/banger.db" --timeout 5 --json
 }
 
