@@ -66,6 +66,14 @@ result 1d "sandbox overhead, all banger adds: sandboxed - bare" "$whole ms" "< 0
 result 1e "the sandbox alone: median of $(pair pairs) in-process pairs, sandboxed - plain run" "$alone ms (p25-p75 $(pair diff_p25_ms)-$(pair diff_p75_ms))" "< 0.5 ms" "$(verdict "$alone" "<=" 0.5)"
 result 1f "a parent running the check in the sandbox vs bwrap: (sandbox - bare) / (bwrap - bare)" "$parent / $bwrap_over ms = ${parent_vs_bwrap}x" "<= 0.5x" "$(verdict "$parent_vs_bwrap" "<=" 0.5)"
 result 1g "all banger adds vs bwrap: (sandboxed - bare) / (bwrap - bare)" "${whole_vs_bwrap}x" "<= 0.5x" "$(verdict "$whole_vs_bwrap" "<=" 0.5)"
+# The floor under 1e: the same root, entered by a bare child (no Landlock,
+# seccomp, capabilities, rlimits, pipes or pidfd), and a namespace with no
+# mount of ours at all; each paired with a plain run (tests/tools/mount_floor).
+log "mount_floor: $BENCH_PAIRS rounds"
+"$BUILD/tests/mount_floor" "$BENCH_PAIRS" "$BANGERD" "$dir/state" --db "$db" --check-migrations > "$dir/floor"
+fl() { sed -n "s/^$1=//p" "$dir/floor"; }
+result 1h "floor under 1e, medians of $(fl rounds) paired rounds vs a plain run: the sandbox's own mount namespace entered alone ($(fl plan_entries) entries) / an empty namespace (unshare, all private) / the whole sandbox" \
+	"$(fl mounts_diff_median_ms) / $(fl unshare_diff_median_ms) / $(fl sandbox_diff_median_ms) ms" "-" "-"
 
 row() {
 	local name=$1 what=$2
@@ -98,6 +106,17 @@ Differences of medians, each the cost of one layer:
   next to the same check through \`update_run_staged()\`, no start of the measuring
   tool in either): plain $(pair spawn_median_ms) ms, sandboxed $(pair sandbox_median_ms) ms,
   paired difference $(pair diff_median_ms) ms (p25 $(pair diff_p25_ms), p75 $(pair diff_p75_ms))
+- the floor (\`tests/tools/mount_floor\`, $(fl rounds) rounds of four runs next to each other:
+  plain, a child that only unshares a mount namespace and makes it private, a child that
+  enters the sandbox's very root - \`mount_plan_enter()\` of the same plan, $(fl plan_entries)
+  directories, symlinks and read-only binds, the tmpfs, \`pivot_root\`, the old root
+  detached - and nothing else, and the whole sandbox): plain $(fl plain_median_ms) ms;
+  over it, the empty namespace $(fl unshare_diff_median_ms) ms (p25-p75
+  $(fl unshare_diff_p25_ms)-$(fl unshare_diff_p75_ms)), the root alone $(fl mounts_diff_median_ms) ms
+  ($(fl mounts_diff_p25_ms)-$(fl mounts_diff_p75_ms)), the whole sandbox $(fl sandbox_diff_median_ms) ms
+  ($(fl sandbox_diff_p25_ms)-$(fl sandbox_diff_p75_ms)): what the kernel charges for the
+  namespace and its mounts, which no change to banger's code removes while the root holds
+  these entries, against what the rest of the sandbox adds
 - staging the copy and checking its ELF header, plus whatever banger's start costs more than the bench tool's (sandboxed - sandbox): $(diff_ms "$sandboxed" "$sandbox") ms
 - hashing the staged copy (+sha256 - sandboxed): $(diff_ms "$sha" "$sandboxed") ms
 - everything banger adds to the bare check (sandboxed - bare): $(diff_ms "$sandboxed" "$bare") ms; bwrap adds $(diff_ms "$bwrap" "$bare") ms
