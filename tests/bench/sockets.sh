@@ -91,6 +91,15 @@ one() {
 	inbox banger update --system --from "$from" --timeout 60 > /dev/null 2> "$WORK/sockets-update.err" || rc=$?
 	t1=$(date +%s%N)
 	[ "$scenario" = update ] && [ "$rc" = 0 ] && parts "$(((t1 - t0) / 1000))" >> "$WORK/sockets/parts-$mode"
+	# What each systemctl that banger runs costs in this box: banger asks
+	# systemd through systemctl (cat before the swap, restart, show when
+	# the health check begins). Once, beside the first good update.
+	if [ "$scenario" = update ] && [ "$mode" = with ] && [ ! -s "$WORK/sockets/systemctl.json" ]; then
+		inbox hyperfine -N --style none --warmup 2 --runs 20 --export-json /tmp/systemctl.json \
+			-n show "systemctl show --property=ActiveState,SubState,Result,NRestarts bangerd.service" \
+			-n cat "systemctl cat bangerd.service" -n status "banger status --system" >/dev/null 2>&1 &&
+			inbox cat /tmp/systemctl.json > "$WORK/sockets/systemctl.json" || true
+	fi
 	sleep 0.3
 	# shellcheck disable=SC2016 # expanded by the box's sh, not here
 	inbox sh -c 'kill -TERM "$(cat /tmp/loop.pid)"'
@@ -227,6 +236,11 @@ fi
 	echo "| mode | runs | banger before the restart | systemctl restart (old daemon's stop; new daemon's start + migration; the rest) | health check | after | total, banger's stamps | wall |"
 	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 	for m in with without; do [ -s "$WORK/sockets/parts-$m" ] && prow "$m"; done
+	if [ -s "$WORK/sockets/systemctl.json" ]; then
+		sj() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1000' "$WORK/sockets/systemctl.json" | xargs printf '%.1f'; }
+		echo
+		echo "banger asks systemd through \`systemctl\`, one process each: \`systemctl cat\` before the swap (is there a unit), \`systemctl restart\`, and \`systemctl show\` as the health check begins (the unit's restart count, to see a crash loop early). In the box, beside the first good update (hyperfine, 20 runs each, medians): \`systemctl show\` $(sj show) ms, \`systemctl cat\` $(sj cat) ms, against $(sj status) ms for \`banger status --system\` (the health check's own question, a process start included). Most of the health check's time is that \`systemctl show\`, not the new daemon's answer."
+	fi
 	echo
 	echo "With socket activation no request fails: what arrives while no bangerd runs waits in the backlog of the socket that systemd keeps, and the worst request is the one that waited longest there. Without it, every request in the window between the old daemon's exit and the new one's bind fails at once (the socket file is gone, or nobody listens), which is why its failures are many and its worst request is short."
 } | detail
