@@ -289,5 +289,8 @@ detail <<-MD
 	traced; medians of 10 runs): ${fsyncs% *} fsync calls, ${fsyncs#* } ms of wall time in them. The package question
 	alone (\`tests/tools/package_owner\`, the function banger calls, a process
 	start included): $pq ms. \`--check-only\` asks no package question,
-	stages without fsync, and writes nothing.
+	stages without fsync, and writes nothing. The stamped runs come one
+	after another after the hyperfine run, their stderr read by awk: on a
+	shared machine their sum ($(calc "$(sm start) + $(sm verify) + $(sm check) + $(sm backup) + $(sm swap) + $(sm done)") ms) need not
+	match the hyperfine median; what they show is the shares.
 	MD
