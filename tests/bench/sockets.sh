@@ -95,10 +95,11 @@ one() {
 	# systemd through systemctl (cat before the swap, restart, show when
 	# the health check begins). Once, beside the first good update.
 	if [ "$scenario" = update ] && [ "$mode" = with ] && [ ! -s "$WORK/sockets/systemctl.json" ]; then
-		inbox hyperfine -N --style none --warmup 2 --runs 20 --export-json /tmp/systemctl.json \
+		if inbox hyperfine -N --style none --warmup 2 --runs 20 --export-json /tmp/systemctl.json \
 			-n show "systemctl show --property=ActiveState,SubState,Result,NRestarts bangerd.service" \
-			-n cat "systemctl cat bangerd.service" -n status "banger status --system" >/dev/null 2>&1 &&
-			inbox cat /tmp/systemctl.json > "$WORK/sockets/systemctl.json" || true
+			-n cat "systemctl cat bangerd.service" -n status "banger status --system" >/dev/null 2>&1; then
+			inbox cat /tmp/systemctl.json > "$WORK/sockets/systemctl.json"
+		fi
 	fi
 	sleep 0.3
 	# shellcheck disable=SC2016 # expanded by the box's sh, not here

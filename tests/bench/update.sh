@@ -199,6 +199,7 @@ cat > "$aim/reset.sh" <<-SH
 SH
 sh "$aim/reset.sh"
 u() { echo "$BANGER update --from $BANGERD --target $aim/bin/bangerd --db $aim/state/banger.db $*"; }
+upd=("$BANGER" update --from "$BANGERD" --target "$aim/bin/bangerd" --db "$aim/state/banger.db")
 HF_NAMES=(check-only update check-only+r update+r)
 HF_CMDS=("$(u --check-only --no-rehearse)" "$(u --no-restart --no-rehearse)" "$(u --check-only)" "$(u --no-restart)")
 HF_PREPS=("sh $aim/reset.sh" "sh $aim/reset.sh" "sh $aim/reset.sh" "sh $aim/reset.sh")
@@ -225,7 +226,7 @@ steps=$WORK/aim1-steps
 : > "$steps"
 for ((k = 0; k < aim_runs / 2; k++)); do
 	sh "$aim/reset.sh"
-	$(u --no-restart --no-rehearse) 2>&1 >/dev/null | awk '
+	"${upd[@]}" --no-restart --no-rehearse 2>&1 >/dev/null | awk '
 		match($0, /\[ *[0-9]+ ms\] [a-z (]+/) {
 			ms = substr($0, RSTART + 1) + 0; step = substr($0, RSTART, RLENGTH); sub(/.*\] /, "", step)
 			sub(/ .*/, "", step); sub(/:$/, "", step)
@@ -233,7 +234,9 @@ for ((k = 0; k < aim_runs / 2; k++)); do
 		}
 		END { printf "start %d", first["stage"]; prev = first["stage"]
 			split("verify check backup swap done", s, " ")
-			for (i = 1; i <= 5; i++) { printf " %s %d", s[i], last[s[i]] - prev; prev = last[s[i]] }
+			for (i = 1; i <= 5; i++) {
+				printf " %s %d", s[i] == "done" ? "removed" : s[i], last[s[i]] - prev; prev = last[s[i]]
+			}
 			printf "\n" }' >> "$steps"
 done
 sm() { awk -v k="$1" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }' "$steps" | median; }
@@ -243,7 +246,7 @@ sm() { awk -v k="$1" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) 
 : > "$aim/fsyncs"
 for ((k = 0; k < 10; k++)); do
 	sh "$aim/reset.sh"
-	strace -f --seccomp-bpf -T -e trace=fsync,fdatasync -o "$aim/strace" $(u --no-restart --no-rehearse) >/dev/null 2>&1 || true
+	strace -f --seccomp-bpf -T -e trace=fsync,fdatasync -o "$aim/strace" "${upd[@]}" --no-restart --no-rehearse >/dev/null 2>&1 || true
 	sed -n 's/.*<\([0-9.]*\)>$/\1/p' "$aim/strace" | awk '{ n++; s += $1 } END { printf "%d %.2f\n", n, s * 1000 }' >> "$aim/fsyncs"
 done
 fsyncs="$(awk '{ print $1 }' "$aim/fsyncs" | median) $(fmt '%.1f' "$(awk '{ print $2 }' "$aim/fsyncs" | median)")"
@@ -256,7 +259,7 @@ result 4e "banger's own update (\`--no-restart --no-rehearse\`: package question
 	"$up vs $co ms = ${r1}x" "<= 2x" "$(verdict "$r1" "<=" 2)"
 result 4f "the same with the rehearsal (the default) on both" "$upr vs $cor ms = ${r1r}x" "-" "-"
 result 4g "where 4e's update goes (medians of $((aim_runs / 2)) runs, banger's ms stamps): start, lock and package question / stage + fsync + verify / check / backup / journal + swap / done; fsyncs and the time in them (strace, median of 10 runs); the package question alone" \
-	"$(sm start) / $(sm verify) / $(sm check) / $(sm backup) / $(sm swap) / $(sm done) ms; ${fsyncs% *} fsyncs, ${fsyncs#* } ms; $pq ms" "-" "-"
+	"$(sm start) / $(sm verify) / $(sm check) / $(sm backup) / $(sm swap) / $(sm removed) ms; ${fsyncs% *} fsyncs, ${fsyncs#* } ms; $pq ms" "-" "-"
 detail <<-MD
 
 	### banger's own part of an update against the check (4e-4g)
@@ -284,13 +287,13 @@ detail <<-MD
 	(SQLite's backup API into a temporary file, fsynced, renamed, the
 	directory fsynced) $(sm backup) ms, the journal and the swap (the journal
 	written and fsynced with its directory, the rename pair, the target's
-	directory fsynced) $(sm swap) ms, the journal's removal $(sm done) ms. Under
+	directory fsynced) $(sm swap) ms, the journal's removal $(sm removed) ms. Under
 	\`strace -f --seccomp-bpf -T -e trace=fsync,fdatasync\` (only those
 	traced; medians of 10 runs): ${fsyncs% *} fsync calls, ${fsyncs#* } ms of wall time in them. The package question
 	alone (\`tests/tools/package_owner\`, the function banger calls, a process
 	start included): $pq ms. \`--check-only\` asks no package question,
 	stages without fsync, and writes nothing. The stamped runs come one
 	after another after the hyperfine run, their stderr read by awk: on a
-	shared machine their sum ($(calc "$(sm start) + $(sm verify) + $(sm check) + $(sm backup) + $(sm swap) + $(sm done)") ms) need not
+	shared machine their sum ($(calc "$(sm start) + $(sm verify) + $(sm check) + $(sm backup) + $(sm swap) + $(sm removed)") ms) need not
 	match the hyperfine median; what they show is the shares.
 	MD
