@@ -51,7 +51,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
 TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
 	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall \
 	$(BUILD_DIR)/tests/status_loop $(BUILD_DIR)/tests/crowd $(BUILD_DIR)/tests/package_owner \
-	$(BUILD_DIR)/tests/crashfs $(BUILD_DIR)/tests/kernel_abi
+	$(BUILD_DIR)/tests/crashfs $(BUILD_DIR)/tests/kernel_abi $(BUILD_DIR)/tests/mount_floor
 # The "older releases" the tests and the demo update from.
 RELEASE_1 := $(BUILD_DIR)/release-1/bangerd
 RELEASE_2 := $(BUILD_DIR)/release-2/bangerd

@@ -14,6 +14,7 @@
 #             the target, verifying its ELF header, then the sandbox
 #   +sha256   the same with --sha256: hashing the staged copy too
 #   bwrap     the bare check under bwrap with every namespace unshared
+#   start     banger --version: banger's own process start, no check
 set -euo pipefail
 # shellcheck source=tests/bench/lib.bash
 source "$(dirname "$0")/lib.bash"
@@ -24,7 +25,7 @@ db=$dir/state/banger.db
 new_db "$db"
 sha=$(sha256sum < "$BANGERD" | cut -c1-64)
 
-HF_NAMES=(bare spawn sandbox sandboxed sha256 bwrap)
+HF_NAMES=(bare spawn sandbox sandboxed sha256 bwrap start)
 HF_CMDS=(
 	"$BANGERD --db $db --check-migrations"
 	"$MEASURE spawn $BANGERD --db $db --check-migrations"
@@ -32,18 +33,21 @@ HF_CMDS=(
 	"$BANGER update --check-only --from $BANGERD --target $dir/bin/bangerd --db $db"
 	"$BANGER update --check-only --from $BANGERD --target $dir/bin/bangerd --db $db --sha256 $sha"
 	"bwrap --ro-bind / / --unshare-all --cap-drop ALL --new-session --die-with-parent $BANGERD --db $db --check-migrations"
+	"$BANGER --version"
 )
-# Each must print the verdict, or the timing means nothing.
+# Each must print the verdict (start: the version), or the timing means nothing.
 for i in "${!HF_CMDS[@]}"; do
 	out=$(${HF_CMDS[$i]} 2>&1) || true
-	[ "$out" = "compatible: applied [1 2 3]" ] || { log "${HF_NAMES[$i]} printed '$out'"; exit 1; }
+	want="compatible: applied [1 2 3]"
+	[ "${HF_NAMES[$i]}" = start ] && want=$("$BANGERD" --version)
+	[ "$out" = "$want" ] || { log "${HF_NAMES[$i]} printed '$out'"; exit 1; }
 done
 rounds=20
 log "hyperfine: ${#HF_NAMES[@]} commands, $BENCH_RUNS runs each in $rounds rounds"
 hf "$WORK/check.json" "$rounds" "$BENCH_RUNS" 10
 
 m() { fmt '%.3f' "$(hf_stat "$WORK/check.json" "$1" 0.5)"; }
-bare=$(m bare) spawn=$(m spawn) sandbox=$(m sandbox) sandboxed=$(m sandboxed) sha=$(m sha256) bwrap=$(m bwrap)
+start=$(m start) bare=$(m bare) spawn=$(m spawn) sandbox=$(m sandbox) sandboxed=$(m sandboxed) sha=$(m sha256) bwrap=$(m bwrap)
 ratio() { fmt '%.2f' "$(calc "$1 / $bare")"; }
 diff_ms() { fmt '%.2f' "$(calc "$1 - $2")"; }
 runs=$(hf_count "$WORK/check.json" bare)
@@ -66,6 +70,14 @@ result 1d "sandbox overhead, all banger adds: sandboxed - bare" "$whole ms" "< 0
 result 1e "the sandbox alone: median of $(pair pairs) in-process pairs, sandboxed - plain run" "$alone ms (p25-p75 $(pair diff_p25_ms)-$(pair diff_p75_ms))" "< 0.5 ms" "$(verdict "$alone" "<=" 0.5)"
 result 1f "a parent running the check in the sandbox vs bwrap: (sandbox - bare) / (bwrap - bare)" "$parent / $bwrap_over ms = ${parent_vs_bwrap}x" "<= 0.5x" "$(verdict "$parent_vs_bwrap" "<=" 0.5)"
 result 1g "all banger adds vs bwrap: (sandboxed - bare) / (bwrap - bare)" "${whole_vs_bwrap}x" "<= 0.5x" "$(verdict "$whole_vs_bwrap" "<=" 0.5)"
+# The floor under 1e: the same root, entered by a bare child (no Landlock,
+# seccomp, capabilities, rlimits, pipes or pidfd), and a namespace with no
+# mount of ours at all; each paired with a plain run (tests/tools/mount_floor).
+log "mount_floor: $BENCH_PAIRS rounds"
+"$BUILD/tests/mount_floor" "$BENCH_PAIRS" "$BANGERD" "$dir/state" --db "$db" --check-migrations > "$dir/floor"
+fl() { sed -n "s/^$1=//p" "$dir/floor"; }
+result 1h "floor under 1e, medians of $(fl rounds) paired rounds vs a plain run: the sandbox's own mount namespace entered alone ($(fl plan_entries) entries) / an empty namespace (unshare, all private) / the whole sandbox" \
+	"$(fl mounts_diff_median_ms) / $(fl unshare_diff_median_ms) / $(fl sandbox_diff_median_ms) ms" "-" "-"
 
 row() {
 	local name=$1 what=$2
@@ -77,7 +89,7 @@ detail <<MD
 ## 1. The check: bare, sandboxed, under bwrap
 
 A small database (schema 3, three images, two VMs). One hyperfine run of
-six commands, $runs runs each, split in $rounds rounds whose order
+seven commands, $runs runs each, split in $rounds rounds whose order
 alternates, so that a burst of load from the machine's other work falls
 on every command alike. Times in ms.
 
@@ -89,6 +101,7 @@ $(row sandbox "\`measure sandbox\`: the same parent running it through \`update_
 $(row sandboxed "\`banger update --check-only\`: banger's start, staging an unnamed copy of bangerd beside the target, verifying its ELF header, then the sandbox")
 $(row sha256 "the same with \`--sha256\`: hashing the staged copy too")
 $(row bwrap "the bare check under \`bwrap --unshare-all --cap-drop ALL\`")
+$(row start "\`banger --version\`: banger's own start alone (exec, the dynamic linking of its $(ldd "$BANGER" | grep -c '=>') libraries), no check")
 
 Differences of medians, each the cost of one layer:
 
@@ -98,8 +111,22 @@ Differences of medians, each the cost of one layer:
   next to the same check through \`update_run_staged()\`, no start of the measuring
   tool in either): plain $(pair spawn_median_ms) ms, sandboxed $(pair sandbox_median_ms) ms,
   paired difference $(pair diff_median_ms) ms (p25 $(pair diff_p25_ms), p75 $(pair diff_p75_ms))
+- the floor (\`tests/tools/mount_floor\`, $(fl rounds) rounds of four runs next to each other:
+  plain, a child that only unshares a mount namespace and makes it private, a child that
+  enters the sandbox's very root - \`mount_plan_enter()\` of the same plan, $(fl plan_entries)
+  directories, symlinks and read-only binds, the tmpfs, \`pivot_root\`, the old root
+  detached - and nothing else, and the whole sandbox): plain $(fl plain_median_ms) ms;
+  over it, the empty namespace $(fl unshare_diff_median_ms) ms (p25-p75
+  $(fl unshare_diff_p25_ms)-$(fl unshare_diff_p75_ms)), the root alone $(fl mounts_diff_median_ms) ms
+  ($(fl mounts_diff_p25_ms)-$(fl mounts_diff_p75_ms)), the whole sandbox $(fl sandbox_diff_median_ms) ms
+  ($(fl sandbox_diff_p25_ms)-$(fl sandbox_diff_p75_ms)): what the kernel charges for the
+  namespace and its mounts, which no change to banger's code removes while the root holds
+  these entries, against what the rest of the sandbox adds
 - staging the copy and checking its ELF header, plus whatever banger's start costs more than the bench tool's (sandboxed - sandbox): $(diff_ms "$sandboxed" "$sandbox") ms
 - hashing the staged copy (+sha256 - sandboxed): $(diff_ms "$sha" "$sandboxed") ms
+- of what \`--check-only\` adds (aim 2), banger's own process start (\`banger --version\`): $start ms;
+  the rest, staging, verifying, planning and the sandbox with its child (sandboxed - bare - start):
+  $(diff_ms "$(diff_ms "$sandboxed" "$bare")" "$start") ms
 - everything banger adds to the bare check (sandboxed - bare): $(diff_ms "$sandboxed" "$bare") ms; bwrap adds $(diff_ms "$bwrap" "$bare") ms
 
 Aims: sandbox overhead under 0.5 ms, and at most half of bwrap's. Which

@@ -86,7 +86,21 @@ one() {
 	for _ in $(seq 200); do inbox grep -q '^ready' /tmp/loop.out && break; sleep 0.02; done
 	sleep 0.2
 	rc=0
+	local t0 t1
+	t0=$(date +%s%N)
 	inbox banger update --system --from "$from" --timeout 60 > /dev/null 2> "$WORK/sockets-update.err" || rc=$?
+	t1=$(date +%s%N)
+	[ "$scenario" = update ] && [ "$rc" = 0 ] && parts "$(((t1 - t0) / 1000))" >> "$WORK/sockets/parts-$mode"
+	# What each systemctl that banger runs costs in this box: banger asks
+	# systemd through systemctl (cat before the swap, restart, show when
+	# the health check begins). Once, beside the first good update.
+	if [ "$scenario" = update ] && [ "$mode" = with ] && [ ! -s "$WORK/sockets/systemctl.json" ]; then
+		if inbox hyperfine -N --style none --warmup 2 --runs 20 --export-json /tmp/systemctl.json \
+			-n show "systemctl show --property=ActiveState,SubState,Result,NRestarts bangerd.service" \
+			-n cat "systemctl cat bangerd.service" -n status "banger status --system" >/dev/null 2>&1; then
+			inbox cat /tmp/systemctl.json > "$WORK/sockets/systemctl.json"
+		fi
+	fi
 	sleep 0.3
 	# shellcheck disable=SC2016 # expanded by the box's sh, not here
 	inbox sh -c 'kill -TERM "$(cat /tmp/loop.pid)"'
@@ -103,6 +117,31 @@ one() {
 	fi
 	field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$line"; }
 	echo "$(field failed) $(field requests) $(field worst_ms) $(field gap_ms) $rc $as_root"
+}
+
+# parts WALL_US: the whole update's parts (issue 22, aim 4), in ms:
+# banger's own progress stamps (ms since its start) for what banger does
+# before the restart, the restart (systemctl restart, which returns when
+# the new daemon said READY=1: after it opened and migrated the database),
+# the health check, and what follows; systemd's monotonic timestamps of
+# the unit for the old daemon's stop (ActiveExit -> InactiveEnter) and the
+# new one's start to READY (ExecMainStart -> ActiveEnter: from the fork,
+# so the unit's own sandbox set up in the child is in it); WALL_US is the
+# command as seen from outside the box (box exec included). Prints
+# "BEFORE RESTART HEALTH AFTER TOTAL OLD_STOP NEW_START WALL".
+parts() {
+	local sd
+	sd=$(inbox systemctl show bangerd.service -p ActiveExitTimestampMonotonic \
+		-p InactiveEnterTimestampMonotonic -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic)
+	stamp() { sed -n "s/^banger: \[ *\([0-9]*\) ms\] $1.*/\1/p" "$WORK/sockets-update.err" | head -1; }
+	sdv() { sed -n "s/^$1=//p" <<<"$sd"; }
+	local r h a d
+	r=$(stamp 'restart: ') h=$(stamp 'health: waiting') a=$(stamp 'health: bangerd') d=$(stamp 'done: ')
+	[ -n "$r" ] && [ -n "$h" ] && [ -n "$a" ] && [ -n "$d" ] || return 0
+	awk -v r="$r" -v h="$h" -v a="$a" -v d="$d" -v wall="$1" \
+		-v ax="$(sdv ActiveExitTimestampMonotonic)" -v ie="$(sdv InactiveEnterTimestampMonotonic)" \
+		-v es="$(sdv ExecMainStartTimestampMonotonic)" -v ae="$(sdv ActiveEnterTimestampMonotonic)" \
+		'BEGIN { printf "%d %d %d %d %d %.1f %.1f %.1f\n", r, h - r, a - h, d - a, d, (ie - ax) / 1000, (ae - es) / 1000, wall / 1000 }'
 }
 
 wait_up() {
@@ -142,6 +181,22 @@ for scenario in update rollback; do
 		"$(fmt '%.1f' "$(worst "$w" 3)") ms ($(fmt '%.1f' "$(worst "$wo" 4)") ms)" "-" "-"
 done
 
+# 6e: the whole update under systemd, from banger update to healthy, in
+# parts (medians over the runs of the good update, socket activation).
+pmed() { [ -s "$WORK/sockets/parts-$1" ] && awk -v c="$2" '{ print $c }' "$WORK/sockets/parts-$1" | median || echo "?"; }
+prow() {	# MODE: the parts as one row of the detail table
+	local m=$1 n
+	n=$(wc -l < "$WORK/sockets/parts-$m" 2>/dev/null || echo 0)
+	printf '| %s | %s | %s | %s (%s; %s; %s) | %s | %s | %s | %s |\n' "$m socket activation" "$n" "$(pmed "$m" 1)" \
+		"$(pmed "$m" 2)" "$(pmed "$m" 6)" "$(pmed "$m" 7)" \
+		"$(fmt '%.1f' "$(calc "$(pmed "$m" 2) - $(pmed "$m" 6) - $(pmed "$m" 7)")")" \
+		"$(pmed "$m" 3)" "$(pmed "$m" 4)" "$(pmed "$m" 5)" "$(pmed "$m" 8)"
+}
+if [ -s "$WORK/sockets/parts-with" ]; then
+	result 6e "the whole good update 0.0.2 -> $new_version under systemd, socket activation, medians of $(wc -l < "$WORK/sockets/parts-with"): banger before the restart / systemctl restart (old daemon's stop; new daemon's start + migration 3 to READY) / health check / after / total (banger's stamps)" \
+		"$(pmed with 1) / $(pmed with 2) ($(pmed with 6); $(pmed with 7)) / $(pmed with 3) / $(pmed with 4) / $(pmed with 5) ms" "-" "-"
+fi
+
 {
 	# shellcheck disable=SC2016 # backquotes of markdown in the printf text, not a command
 	cat <<-MD
@@ -175,6 +230,18 @@ done
 			echo "| $scenario | $mode socket activation | $(sum "$f" 1) / $(sum "$f" 2) | $(fmt '%.1f' "$(worst "$f" 3)") | $(fmt '%.1f' "$(worst "$f" 4)") |"
 		done
 	done
+	echo
+	# shellcheck disable=SC2016 # backquotes of markdown, not a command
+	printf '\n### The whole update, from `banger update` to healthy, in parts (6e)\n\n%s\n\n' \
+		"The good update's runs above (0.0.2 -> $new_version, a database seeded at schema 2, migration 3 on the new daemon's first start; the client's requests running meanwhile), medians in ms. banger's own progress lines carry the ms since its start: before the restart (its start, the lock, the package question, stage, verify, the sandboxed check, the rehearsal, the backup, the journal, the swap), the restart (\`systemctl restart bangerd.service\`, which returns once the new daemon said READY=1, after it opened and migrated the database), the health check (banger's status request to the new daemon) and what follows (the journal removed). Inside the restart, from the unit's monotonic timestamps (\`systemctl show\`): the old daemon's stop (ActiveExit to InactiveEnter: SIGTERM, its clean shutdown), the new daemon's start (ExecMainStart, when systemd forked it, to ActiveEnter: the unit's own sandbox set up in the forked child - DynamicUser, the namespaces of ProtectSystem=, PrivateUsers= and the rest -, the exec, the database opened, migration 3, READY=1), and the rest (systemctl's own start and its D-Bus job, systemd's work between the stop and the fork). Wall: the command as timed from outside the box (\`box exec\` included)."
+	echo "| mode | runs | banger before the restart | systemctl restart (old daemon's stop; new daemon's start + migration; the rest) | health check | after | total, banger's stamps | wall |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	for m in with without; do [ -s "$WORK/sockets/parts-$m" ] && prow "$m"; done
+	if [ -s "$WORK/sockets/systemctl.json" ]; then
+		sj() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1000' "$WORK/sockets/systemctl.json" | xargs printf '%.1f'; }
+		echo
+		echo "banger asks systemd through \`systemctl\`, one process each: \`systemctl cat\` before the swap (is there a unit), \`systemctl restart\`, and \`systemctl show\` as the health check begins (the unit's restart count, to see a crash loop early). In the box, beside the first good update (hyperfine, 20 runs each, medians): \`systemctl show\` $(sj show) ms, \`systemctl cat\` $(sj cat) ms, against $(sj status) ms for \`banger status --system\` (the health check's own question, a process start included). Most of the health check's time is that \`systemctl show\`, not the new daemon's answer."
+	fi
 	echo
 	echo "With socket activation no request fails: what arrives while no bangerd runs waits in the backlog of the socket that systemd keeps, and the worst request is the one that waited longest there. Without it, every request in the window between the old daemon's exit and the new one's bind fails at once (the socket file is gone, or nobody listens), which is why its failures are many and its worst request is short."
 } | detail

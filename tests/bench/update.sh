@@ -175,3 +175,125 @@ if command -v dpkg-query >/dev/null && [ -d /var/lib/dpkg/info ]; then
 else
 	result 4c "the package question: dpkg-query -S vs package.c" "no dpkg on this machine" "-" "-"
 fi
+
+# 4e-4g: banger's own part of an update against the check (issue 22, aim
+# 1). A target and a small database (schema 2, the fixture's rows: the
+# check says "migrations needed", so the update backs it up), one
+# hyperfine run of four commands, each prepared alike (the database put
+# back at schema 2, the backup removed; the prepare is not timed):
+#   check-only   banger update --check-only --no-rehearse
+#   update       banger update --no-restart --no-rehearse: lock, the
+#                package question, stage (fsynced), verify, the check,
+#                backup, journal, swap, journal removed; no daemon runs
+#   check-only+r / update+r  the same with the rehearsal (the default)
+aim=$WORK/aim1
+mkdir -p "$aim/bin" "$aim/state" "$aim/upd"
+chmod 0700 "$aim/upd"
+export BANGER_UPDATE_DIR=$aim/upd
+cp "$BANGERD" "$aim/bin/bangerd"
+"$BUILD/release-2/bangerd" --db "$aim/template.db" --migrate >/dev/null
+"$FIXTURE" seed "$aim/template.db" 2
+cat > "$aim/reset.sh" <<-SH
+	#!/bin/sh
+	cp "$aim/template.db" "$aim/state/banger.db" && rm -f "$aim/state/banger.db.pre-update"
+SH
+sh "$aim/reset.sh"
+u() { echo "$BANGER update --from $BANGERD --target $aim/bin/bangerd --db $aim/state/banger.db $*"; }
+upd=("$BANGER" update --from "$BANGERD" --target "$aim/bin/bangerd" --db "$aim/state/banger.db")
+HF_NAMES=(check-only update check-only+r update+r)
+HF_CMDS=("$(u --check-only --no-rehearse)" "$(u --no-restart --no-rehearse)" "$(u --check-only)" "$(u --no-restart)")
+HF_PREPS=("sh $aim/reset.sh" "sh $aim/reset.sh" "sh $aim/reset.sh" "sh $aim/reset.sh")
+for i in "${!HF_CMDS[@]}"; do
+	sh "$aim/reset.sh"
+	rc=0
+	${HF_CMDS[$i]} > "$aim/out" 2>&1 || rc=$?
+	case ${HF_NAMES[$i]} in check-only*) want=1 ;; *) want=0 ;; esac
+	[ "$rc" = "$want" ] || { log "${HF_NAMES[$i]} exited $rc, not $want: $(cat "$aim/out")"; exit 1; }
+done
+aim_runs=${BENCH_AIM1_RUNS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 20 || echo 100)}
+log "banger's own update vs the check: 4 commands, $aim_runs runs each in 10 rounds"
+HF_IGNORE_FAILURE=1 hf "$WORK/aim1.json" 10 "$aim_runs" 3
+unset HF_PREPS
+am() { fmt '%.2f' "$(hf_stat "$WORK/aim1.json" "$1" 0.5)"; }
+co=$(am check-only) up=$(am update) cor=$(am check-only+r) upr=$(am update+r)
+r1=$(fmt '%.2f' "$(calc "$up / $co")") r1r=$(fmt '%.2f' "$(calc "$upr / $cor")")
+
+# Where the update's time goes: banger's own progress lines carry the ms
+# since its start; the median of each step's share over the runs. Then
+# the package question alone (package_owner, the same function) and the
+# fsyncs (strace, below).
+steps=$WORK/aim1-steps
+: > "$steps"
+for ((k = 0; k < aim_runs / 2; k++)); do
+	sh "$aim/reset.sh"
+	"${upd[@]}" --no-restart --no-rehearse 2>&1 >/dev/null | awk '
+		match($0, /\[ *[0-9]+ ms\] [a-z (]+/) {
+			ms = substr($0, RSTART + 1) + 0; step = substr($0, RSTART, RLENGTH); sub(/.*\] /, "", step)
+			sub(/ .*/, "", step); sub(/:$/, "", step)
+			if (!(step in first)) first[step] = ms; last[step] = ms; order[++n] = step
+		}
+		END { printf "start %d", first["stage"]; prev = first["stage"]
+			split("verify check backup swap done", s, " ")
+			for (i = 1; i <= 5; i++) {
+				printf " %s %d", s[i] == "done" ? "removed" : s[i], last[s[i]] - prev; prev = last[s[i]]
+			}
+			printf "\n" }' >> "$steps"
+done
+sm() { awk -v k="$1" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }' "$steps" | median; }
+# The fsyncs: strace traces only them (--seccomp-bpf: the other system
+# calls run untraced, at full speed); the median over 10 runs of their
+# count and of the wall time spent in them.
+: > "$aim/fsyncs"
+for ((k = 0; k < 10; k++)); do
+	sh "$aim/reset.sh"
+	strace -f --seccomp-bpf -T -e trace=fsync,fdatasync -o "$aim/strace" "${upd[@]}" --no-restart --no-rehearse >/dev/null 2>&1 || true
+	sed -n 's/.*<\([0-9.]*\)>$/\1/p' "$aim/strace" | awk '{ n++; s += $1 } END { printf "%d %.2f\n", n, s * 1000 }' >> "$aim/fsyncs"
+done
+fsyncs="$(awk '{ print $1 }' "$aim/fsyncs" | median) $(fmt '%.1f' "$(awk '{ print $2 }' "$aim/fsyncs" | median)")"
+sh "$aim/reset.sh"
+HF_NAMES=(package-question) HF_CMDS=("$BUILD/tests/package_owner $aim/bin/bangerd")
+hf "$WORK/aim1-pkg.json" 2 "$aim_runs" 3
+pq=$(fmt '%.2f' "$(hf_stat "$WORK/aim1-pkg.json" package-question 0.5)")
+
+result 4e "banger's own update (\`--no-restart --no-rehearse\`: package question, stage, verify, check, backup of a 36 KiB database, journal, swap) vs \`--check-only --no-rehearse\`, medians" \
+	"$up vs $co ms = ${r1}x" "<= 2x" "$(verdict "$r1" "<=" 2)"
+result 4f "the same with the rehearsal (the default) on both" "$upr vs $cor ms = ${r1r}x" "-" "-"
+result 4g "where 4e's update goes (medians of $((aim_runs / 2)) runs, banger's ms stamps): start, lock and package question / stage + fsync + verify / check / backup / journal + swap / done; fsyncs and the time in them (strace, median of 10 runs); the package question alone" \
+	"$(sm start) / $(sm verify) / $(sm check) / $(sm backup) / $(sm swap) / $(sm removed) ms; ${fsyncs% *} fsyncs, ${fsyncs#* } ms; $pq ms" "-" "-"
+detail <<-MD
+
+	### banger's own part of an update against the check (4e-4g)
+
+	A target (a copy of this build's bangerd) and a small database
+	(schema 2 with the fixture's rows, 36 KiB: the check says "migrations
+	needed", so an update backs it up). One hyperfine run of four commands,
+	the database put back at schema 2 and the backup removed before each
+	run (a \`--prepare\`, not timed), interleaved in 10 rounds,
+	$(hf_count "$WORK/aim1.json" update) runs each. No daemon runs: \`--no-restart\` stops after the
+	swap and the journal's removal. Times in ms.
+
+	| command | p25 | median | p75 |
+	| --- | --- | --- | --- |
+	| \`banger update --check-only --no-rehearse\` | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" check-only 0.25)") | $co | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" check-only 0.75)") |
+	| \`banger update --no-restart --no-rehearse\` | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" update 0.25)") | $up | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" update 0.75)") |
+	| \`banger update --check-only\` (rehearses) | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" check-only+r 0.25)") | $cor | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" check-only+r 0.75)") |
+	| \`banger update --no-restart\` (rehearses) | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" update+r 0.25)") | $upr | $(fmt '%.2f' "$(hf_stat "$WORK/aim1.json" update+r 0.75)") |
+
+	Where the update's time goes, from banger's own progress lines (ms since
+	its start, whole ms; medians of $((aim_runs / 2)) runs of \`--no-restart --no-rehearse\`,
+	each step's stamp minus the one before): banger's start, the lock, the
+	journal's recovery check and the package question $(sm start) ms; the staged
+	copy written, fsynced and its ELF header checked $(sm verify) ms; the sandboxed check $(sm check) ms, the backup
+	(SQLite's backup API into a temporary file, fsynced, renamed, the
+	directory fsynced) $(sm backup) ms, the journal and the swap (the journal
+	written and fsynced with its directory, the rename pair, the target's
+	directory fsynced) $(sm swap) ms, the journal's removal $(sm removed) ms. Under
+	\`strace -f --seccomp-bpf -T -e trace=fsync,fdatasync\` (only those
+	traced; medians of 10 runs): ${fsyncs% *} fsync calls, ${fsyncs#* } ms of wall time in them. The package question
+	alone (\`tests/tools/package_owner\`, the function banger calls, a process
+	start included): $pq ms. \`--check-only\` asks no package question,
+	stages without fsync, and writes nothing. The stamped runs come one
+	after another after the hyperfine run, their stderr read by awk: on a
+	shared machine their sum ($(calc "$(sm start) + $(sm verify) + $(sm check) + $(sm backup) + $(sm swap) + $(sm removed)") ms) need not
+	match the hyperfine median; what they show is the shares.
+	MD
