@@ -78,6 +78,30 @@ remember() {
 	[ "$(summary_of fleet3 result)" = not_reached ]
 }
 
+@test "a release whose migration fails on one host's data: pre-flight stops the rollout with that host's 7 and the migration named, no host swaps" {
+	# release-bad's migration 4 is a unique index over images.digest:
+	# host 3 alone has two images with one digest; 1 and 2 would migrate.
+	on 3 "$FIXTURE" exec "$SDB" "INSERT INTO images (name, digest, size_bytes, created_at)
+		SELECT 'twin', digest, 1, created_at FROM images LIMIT 1"
+	remember
+	rollout -e banger_release="$BANGER_BUILD/release-bad/bangerd"
+	echo "$output" | tail -40
+	[ "$status" -ne 0 ]
+	# the verdict table: the clean hosts rehearsed, host 3 names the migration
+	grep -E '"fleet3 +rehearsal_failed +.*migration 4 unique_image_digest' <<< "$output"
+	for k in 1 2; do grep -E "\"fleet$k +migrations_needed " <<< "$output"; done
+	grep -F 'pre-flight: fleet3 refused the release' <<< "$output"
+	! grep -q '^PLAY \[Update in batches' <<< "$output" || false
+	for ((k = 1; k <= N; k++)); do
+		[ "$(host_state "$k")" = "${BEFORE[$k]}" ]
+		on "$k" test ! -e /var/lib/banger-rollout
+	done
+	[ "$(summary_of fleet3 result)" = refused ]
+	[ "$(summary_of fleet3 exit)" = 7 ]
+	[ "$(summary_of fleet1 result)" = not_reached ]
+	[ "$(summary_of fleet2 result)" = not_reached ]
+}
+
 @test "a release that migrates, then crashes: the canary rolls back (5), healthy on the old version with every row; the others untouched" {
 	for ((k = 1; k <= N; k++)); do
 		on "$k" mkdir -p /etc/systemd/system/bangerd.service.d
@@ -106,15 +130,16 @@ remember() {
 	done
 }
 
-@test "one host busy with another update (its state dir locked): retried, then updated" {
+@test "one host busy with another update (its update directory locked): retried, then updated" {
 	remember
 	rollout_bg -e banger_release="$RELEASE" -e banger_lock_delay=1
-	# Host 3's state dir is locked (as banger update locks it) from the
-	# moment the canary swaps until host 3's own update has met the lock.
+	# Host 3's update directory is locked (flock on /var/lib/banger-update,
+	# as banger update locks it) from the moment the canary swaps until
+	# host 3's own update has met the lock.
 	wait_swapped 1
-	on 3 sh -c 'flock /var/lib/private/banger sh -c "until [ -e /run/unlock ]; do sleep 0.1; done" \
+	on 3 sh -c 'flock /var/lib/banger-update sh -c "until [ -e /run/unlock ]; do sleep 0.1; done" \
 		</dev/null >/dev/null 2>&1 &'
-	for _ in $(seq 100); do on 3 flock -n -s /var/lib/private/banger true || break; sleep 0.05; done
+	for _ in $(seq 100); do on 3 flock -n -s /var/lib/banger-update true || break; sleep 0.05; done
 	for _ in $(seq 1200); do
 		grep -q 'RETRYING: \[fleet3\]: Run banger update' "$FLEETD/play.log" && break
 		sleep 0.05

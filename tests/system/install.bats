@@ -59,7 +59,7 @@ teardown() { box_teardown; }
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$output" = "updated: 0.0.2 -> $("$BANGERD" --version)" ]
-	[[ "$stderr" == *"restart: systemd:bangerd.service"*"health: bangerd"* ]]
+	[[ "$stderr" == *"rehearse: applied [3] in"*"restart: systemd:bangerd.service"*"health: bangerd"* ]]
 	[[ "$stderr" != *"Job for"* ]]
 	[ "$(inbox systemctl is-active bangerd.service)" = active ]
 	[ "$(status_json .version)" = "$("$BANGERD" --version)" ]
@@ -72,6 +72,38 @@ teardown() { box_teardown; }
 	# and the daemon can write its store: a restart opens it read-write
 	inbox systemctl restart bangerd.service
 	wait_active
+}
+
+@test "--check-only --json of a release whose migration fails on this data: 7, the migration named, rehearsed as the database's owner, nothing changed" {
+	# release-bad's migration 4, a unique index over images.digest, fails
+	# on two images with one digest
+	inbox "$FIXTURE" exec "$SDB" "INSERT INTO images (name, digest, size_bytes, created_at)
+		SELECT 'twin', digest, 1, created_at FROM images LIMIT 1"
+	before=$(state_listing)
+	update_dir=$(inbox find /var/lib/banger-update -printf '%p %u:%g %m %s\n' 2>/dev/null | sort)
+	pid=$(status_json .pid)
+	run --separate-stderr inbox banger update --system --check-only --json --from "$BANGER_BUILD/release-bad/bangerd"
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 7 ]
+	[ "$(jq -r '[.result, .rehearsal, .reason] | @tsv' <<<"$output")" = \
+		"$(printf "rehearsal_failed\tfailed\tmigration 4 unique_image_digest: 'UNIQUE constraint failed: images.digest'")" ]
+	[ "$(state_listing)" = "$before" ]
+	[ "$(inbox find /var/lib/banger-update -printf '%p %u:%g %m %s\n' 2>/dev/null | sort)" = "$update_dir" ]
+	[ "$(inbox systemctl is-active bangerd.service)" = active ]
+	[ "$(status_json .version)" = 0.0.2 ]
+	[ "$(status_json .pid)" = "$pid" ]
+	[ "$(box_sha /usr/local/bin/bangerd)" = "$OLD_SHA" ]
+	[ "$(inbox ls -A /usr/local/bin)" = "$BIN_BEFORE" ]
+	# The rehearsal child runs with every capability cleared
+	# (tests/unit/test_sandbox_run.c); reaching migration 4 it read the live
+	# database (0600 in a 0700 directory, both the dynamic user's) and wrote
+	# its copy into its own tmpfs (mode 0700, uid= the database's owner):
+	# both only as the dynamic user.
+	uid=$(main_status Uid | awk '{print $2}')
+	[ "$uid" -ne 0 ]
+	[ "$(jq -r .mount_namespace <<<"$output")" = true ]
+	[ "$(inbox stat -c '%u %a' /var/lib/private/banger "$SDB")" = "$(printf '%s 700\n%s 600' "$uid" "$uid")" ]
 }
 
 @test "incompatible (2) and a bad checksum (4): refused, nothing changed, no file left" {
