@@ -205,7 +205,7 @@ plant() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .result <<<"$output")" = updated ]
-	[ "$(jq -c 'keys' <<<"$output")" = '["backup","exit","from_version","result","target","to_version"]' ]
+	[ "$(jq -c 'keys' <<<"$output")" = '["backup","exit","from_version","rehearsal","rehearsal_ms","result","target","to_version"]' ]
 	[ "$(jq -r .from_version <<<"$output")" = "" ]	# not a version: not reported as one
 	# and a target path with a quote, a backslash and a newline
 	mkdir "$WORK/q\"d\\
