@@ -106,15 +106,17 @@ remember() {
 	done
 }
 
-@test "one host busy with another update (its state dir locked): retried, then updated" {
+@test "one host busy with another update (its update directory locked): retried, then updated" {
 	remember
 	rollout_bg -e banger_release="$RELEASE" -e banger_lock_delay=1
-	# Host 3's state dir is locked (as banger update locks it) from the
-	# moment the canary swaps until host 3's own update has met the lock.
+	# Host 3's update directory is locked (as banger update locks it: root's
+	# /var/lib/banger-update, not the state dir) from the moment the canary
+	# swaps until host 3's own update has met the lock.
 	wait_swapped 1
-	on 3 sh -c 'flock /var/lib/private/banger sh -c "until [ -e /run/unlock ]; do sleep 0.1; done" \
+	on 3 install -d -m 0700 /var/lib/banger-update
+	on 3 sh -c 'flock /var/lib/banger-update sh -c "until [ -e /run/unlock ]; do sleep 0.1; done" \
 		</dev/null >/dev/null 2>&1 &'
-	for _ in $(seq 100); do on 3 flock -n -s /var/lib/private/banger true || break; sleep 0.05; done
+	for _ in $(seq 100); do on 3 flock -n -s /var/lib/banger-update true || break; sleep 0.05; done
 	for _ in $(seq 1200); do
 		grep -q 'RETRYING: \[fleet3\]: Run banger update' "$FLEETD/play.log" && break
 		sleep 0.05
