@@ -143,7 +143,7 @@ int update_rehearse(struct check_run *c, struct rehearsal_verdict *rv)
 			if (fd >= 0)
 				close(fd);
 			rv->code = UPDATE_EXIT_CHECK_FAILED;
-			snprintf(rv->reason, sizeof(rv->reason), "the rehearsal has no scratch: %s: %s",
+			snprintf(rv->reason, sizeof(rv->reason), "the rehearsal has no scratch: %.400s: %s",
 				 dir, strerror(errno));
 			return rv->code;
 		}
