@@ -48,7 +48,7 @@ CONFIG_H := $(BUILD_DIR)/gen/banger_config.h
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD_DIR)/tests/unit/%)
-TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/measure \
+TEST_TOOLS := $(BUILD_DIR)/tests/fixture $(BUILD_DIR)/tests/listen $(BUILD_DIR)/tests/libeio.so $(BUILD_DIR)/tests/libnotmpfile.so $(BUILD_DIR)/tests/measure \
 	$(BUILD_DIR)/tests/elfpatch $(BUILD_DIR)/tests/nolandlock $(BUILD_DIR)/tests/fusestall \
 	$(BUILD_DIR)/tests/status_loop $(BUILD_DIR)/tests/crowd $(BUILD_DIR)/tests/package_owner \
 	$(BUILD_DIR)/tests/crashfs $(BUILD_DIR)/tests/kernel_abi $(BUILD_DIR)/tests/mount_floor
@@ -132,6 +132,12 @@ $(BUILD_DIR)/tests/unit/%: $(BUILD_DIR)/obj/tests/unit/%.o $(BUILD_DIR)/obj/test
 # An LD_PRELOAD shim that fails writes with EIO (tests/tools/eio.c). Never
 # sanitized: it is preloaded into the unsanitized test-hook banger.
 $(BUILD_DIR)/tests/libeio.so: tests/tools/eio.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
+# An LD_PRELOAD shim that plays a file system without O_TMPFILE
+# (tests/tools/notmpfile.c). Never sanitized, as libeio.so.
+$(BUILD_DIR)/tests/libnotmpfile.so: tests/tools/notmpfile.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 

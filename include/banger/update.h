@@ -36,11 +36,11 @@ struct staged {
 					 * at exec (the mount namespace must resolve it) */
 };
 
-/* Copy from into an unnamed file (O_TMPFILE, or a name unlinked at once)
- * in dir and return a read-only descriptor to it: nothing is left behind,
- * whatever happens to this process. durable: mode 0755 and fsynced (an
- * update that will link it in); else 0700, not synced (a check only).
- * Returns 0 or < 0 with err. */
+/* Copy from into an unnamed file (O_TMPFILE) in dir and return a read-only
+ * descriptor to it: nothing is left behind, whatever happens to this
+ * process. durable: mode 0755 and fsynced (an update that will link it in);
+ * else 0700, not synced (a check only). Returns 0 or < 0 with err
+ * (-EOPNOTSUPP: dir's file system has no O_TMPFILE). */
 int update_stage(const char *from, const char *dir, bool durable, struct staged *out,
 		 struct banger_error *err);
 

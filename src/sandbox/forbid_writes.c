@@ -75,6 +75,22 @@ static int deny_write_opens(scmp_filter_ctx ctx, const char *name, unsigned flag
 	return 0;
 }
 
+/* One probe's answer (its result, its errno): 0 when it was refused with
+ * want, else -EPERM with err naming the call ("an open with " "O_CREAT"). */
+static int probe_refused(long fd, int got, int want, const char *how, const char *name,
+			 struct banger_error *err)
+{
+	if (fd >= 0)
+		close((int)fd);
+	if (fd < 0 && got == want)
+		return 0;
+	return banger_error_set(err, -EPERM,
+				"seccomp() was refused with %s, yet %s%s was not (%s): "
+				"not under a filter that forbids writes",
+				strerrorname_np(SANDBOX_SECCOMP_REFUSED_ERRNO), how, name,
+				fd >= 0 ? "it opened" : strerrorname_np(got));
+}
+
 /* 0 when a filter already refuses, by errno, every write open and openat2
  * (see the argument above); else -EPERM with err naming the first call that
  * got another answer. */
@@ -90,28 +106,13 @@ static int writes_already_forbidden(struct banger_error *err)
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		errno = 0;
 		long fd = syscall(SYS_openat, AT_FDCWD, NULL, probes[i].flags, 0);
-		int got = errno;
-		if (fd >= 0)
-			close((int)fd);
-		if (fd >= 0 || got != EACCES)
-			return banger_error_set(err, -EPERM,
-						"seccomp() was refused with %s, yet an open with %s was not (%s): "
-						"not under a filter that forbids writes",
-						strerrorname_np(SANDBOX_SECCOMP_REFUSED_ERRNO), probes[i].name,
-						fd >= 0 ? "it opened" : strerrorname_np(got));
+		int rc = probe_refused(fd, errno, EACCES, "an open with ", probes[i].name, err);
+		if (rc)
+			return rc;
 	}
 	errno = 0;
 	long fd = syscall(SYS_openat2, AT_FDCWD, NULL, NULL, 0);
-	int got = errno;
-	if (fd >= 0)
-		close((int)fd);
-	if (fd >= 0 || got != ENOSYS)
-		return banger_error_set(err, -EPERM,
-					"seccomp() was refused with %s, yet openat2 was not (%s): "
-					"not under a filter that forbids writes",
-					strerrorname_np(SANDBOX_SECCOMP_REFUSED_ERRNO),
-					fd >= 0 ? "it opened" : strerrorname_np(got));
-	return 0;
+	return probe_refused(fd, errno, ENOSYS, "", "openat2", err);
 }
 
 int sandbox_forbid_writes(struct banger_error *err)

@@ -131,18 +131,28 @@ static int check_covered(const struct policy_rules *c, const struct policy_parse
 	return 0;
 }
 
+/* arr, of n elements of size and room for *cap, with room for one more:
+ * arr itself, or arr grown (by doubling, from 64), or NULL when out of
+ * memory (arr is then unchanged). */
+static void *room_for_one(void *arr, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return arr;
+	size_t more_cap = *cap ? *cap * 2 : 64;
+	void *more = realloc(arr, more_cap * size);
+	if (more != NULL)
+		*cap = more_cap;
+	return more;
+}
+
 /* Keep pl, a conditional rule about to be added, at the end of s's list. */
 static int keep_rule(struct policy_rules *c, const struct policy_parser *ps, struct policy_seen *s,
 		     const struct policy_line *pl)
 {
-	if (c->nrules == c->rules_cap) {
-		size_t cap = c->rules_cap ? c->rules_cap * 2 : 64;
-		struct policy_kept_rule *more = realloc(c->rules, cap * sizeof(*more));
-		if (more == NULL)
-			return banger_error_set(ps->err, -ENOMEM, "%s: out of memory", ps->name);
-		c->rules = more;
-		c->rules_cap = cap;
-	}
+	struct policy_kept_rule *rules = room_for_one(c->rules, c->nrules, &c->rules_cap, sizeof(*rules));
+	if (rules == NULL)
+		return banger_error_set(ps->err, -ENOMEM, "%s: out of memory", ps->name);
+	c->rules = rules;
 	struct policy_kept_rule *k = &c->rules[c->nrules];
 	k->line = ps->line;
 	k->action = pl->action;
@@ -185,14 +195,10 @@ int policy_rules_add(struct policy_rules *c, const struct policy_parser *ps, con
 		rc = check_covered(c, ps, s, pl);
 		return rc != 0 ? rc : keep_rule(c, ps, s, pl);
 	}
-	if (c->nseen == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct policy_seen *more = realloc(c->seen, cap * sizeof(*more));
-		if (more == NULL)
-			return banger_error_set(ps->err, -ENOMEM, "%s: out of memory", ps->name);
-		c->seen = more;
-		c->cap = cap;
-	}
+	struct policy_seen *seen = room_for_one(c->seen, c->nseen, &c->cap, sizeof(*seen));
+	if (seen == NULL)
+		return banger_error_set(ps->err, -ENOMEM, "%s: out of memory", ps->name);
+	c->seen = seen;
 	memmove(&c->seen[lo + 1], &c->seen[lo], (c->nseen - lo) * sizeof(c->seen[0]));
 	c->seen[lo] = (struct policy_seen){ pl->nr, ps->line, pl->ncond == 0, has_inequality(pl), NO_RULE,
 				     NO_RULE };

@@ -53,6 +53,70 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, const ch
 	return rc == SQLITE_OK ? 0 : fail(s, rc, what, err);
 }
 
+/* Images and VMs are read and deleted by id, and listed, the same way: a
+ * kind says its statements, the words of its messages and how a row is read. */
+struct record_kind {
+	const char *get_sql, *list_sql, *delete_sql;	/* each binds the id, but list_sql */
+	const char *one, *many;				/* "image", "images" */
+	void (*read)(sqlite3_stmt *st, void *out);
+};
+
+static int get_record(struct store *s, const struct record_kind *k, int64_t id, void *out,
+		      struct banger_error *err)
+{
+	char what[48];
+	sqlite3_stmt *st;
+	snprintf(what, sizeof(what), "cannot read %s", k->one);
+	int rc = prepare(s, k->get_sql, &st, what, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		k->read(st, out);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return banger_error_set(err, -ENOENT, "%s %lld: no such %s", k->one, (long long)id, k->one);
+	return fail(s, rc, what, err);
+}
+
+/* Each row, in id order, read into row, then visit(v); a non-zero visit stops
+ * the list (and is not an error). */
+static int list_records(struct store *s, const struct record_kind *k, void *row,
+			int (*visit)(void *v), void *v, struct banger_error *err)
+{
+	char what[48];
+	sqlite3_stmt *st;
+	snprintf(what, sizeof(what), "cannot list %s", k->many);
+	int rc = prepare(s, k->list_sql, &st, what, err);
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		k->read(st, row);
+		if (visit(v) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, rc, what, err);
+}
+
+static int delete_record(struct store *s, const struct record_kind *k, int64_t id,
+			 struct banger_error *err)
+{
+	char what[48];
+	sqlite3_stmt *st;
+	snprintf(what, sizeof(what), "cannot delete %s", k->one);
+	int rc = prepare(s, k->delete_sql, &st, what, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	return run_change(s, st, 1, what, NULL, err);
+}
+
 int image_create(struct store *s, const char *name, const char *digest, int64_t size_bytes,
 		 int64_t *id, struct banger_error *err)
 {
@@ -73,8 +137,9 @@ int image_create(struct store *s, const char *name, const char *digest, int64_t 
 	return run_change(s, st, 0, "cannot create image", id, err);
 }
 
-static void read_image(sqlite3_stmt *st, struct image *img)
+static void read_image(sqlite3_stmt *st, void *out)
 {
+	struct image *img = out;
 	img->id = sqlite3_column_int64(st, 0);
 	copy_text(img->name, sizeof(img->name), st, 1);
 	copy_text(img->digest, sizeof(img->digest), st, 2);
@@ -84,51 +149,42 @@ static void read_image(sqlite3_stmt *st, struct image *img)
 
 #define IMAGE_COLUMNS "SELECT id, name, digest, size_bytes, created_at FROM images"
 
+static const struct record_kind image_kind = {
+	.get_sql = IMAGE_COLUMNS " WHERE id = ?",
+	.list_sql = IMAGE_COLUMNS " ORDER BY id",
+	.delete_sql = "DELETE FROM images WHERE id = ?",
+	.one = "image",
+	.many = "images",
+	.read = read_image,
+};
+
 int image_get(struct store *s, int64_t id, struct image *out, struct banger_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(s, IMAGE_COLUMNS " WHERE id = ?", &st, "cannot read image", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_image(st, out);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return banger_error_set(err, -ENOENT, "image %lld: no such image", (long long)id);
-	return fail(s, rc, "cannot read image", err);
+	return get_record(s, &image_kind, id, out, err);
+}
+
+struct image_visit {
+	int (*fn)(const struct image *, void *);
+	void *ctx;
+	struct image row;
+};
+
+static int visit_image(void *v)
+{
+	struct image_visit *iv = v;
+	return iv->fn(&iv->row, iv->ctx);
 }
 
 int image_list(struct store *s, int (*fn)(const struct image *, void *), void *ctx,
 	       struct banger_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(s, IMAGE_COLUMNS " ORDER BY id", &st, "cannot list images", err);
-	if (rc)
-		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct image img;
-		read_image(st, &img);
-		if (fn(&img, ctx) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail(s, rc, "cannot list images", err);
+	struct image_visit v = { .fn = fn, .ctx = ctx };
+	return list_records(s, &image_kind, &v.row, visit_image, &v, err);
 }
 
 int image_delete(struct store *s, int64_t id, struct banger_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(s, "DELETE FROM images WHERE id = ?", &st, "cannot delete image", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	return run_change(s, st, 1, "cannot delete image", NULL, err);
+	return delete_record(s, &image_kind, id, err);
 }
 
 int vm_create(struct store *s, const char *name, int64_t image_id, int vcpus, int memory_mib,
@@ -152,8 +208,9 @@ int vm_create(struct store *s, const char *name, int64_t image_id, int vcpus, in
 	return run_change(s, st, 0, "cannot create vm", id, err);
 }
 
-static void read_vm(sqlite3_stmt *st, struct vm *vm)
+static void read_vm(sqlite3_stmt *st, void *out)
 {
+	struct vm *vm = out;
 	vm->id = sqlite3_column_int64(st, 0);
 	copy_text(vm->name, sizeof(vm->name), st, 1);
 	vm->image_id = sqlite3_column_int64(st, 2);
@@ -165,49 +222,40 @@ static void read_vm(sqlite3_stmt *st, struct vm *vm)
 
 #define VM_COLUMNS "SELECT id, name, image_id, vcpus, memory_mib, state, created_at FROM vms"
 
+static const struct record_kind vm_kind = {
+	.get_sql = VM_COLUMNS " WHERE id = ?",
+	.list_sql = VM_COLUMNS " ORDER BY id",
+	.delete_sql = "DELETE FROM vms WHERE id = ?",
+	.one = "vm",
+	.many = "vms",
+	.read = read_vm,
+};
+
 int vm_get(struct store *s, int64_t id, struct vm *out, struct banger_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(s, VM_COLUMNS " WHERE id = ?", &st, "cannot read vm", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_vm(st, out);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return banger_error_set(err, -ENOENT, "vm %lld: no such vm", (long long)id);
-	return fail(s, rc, "cannot read vm", err);
+	return get_record(s, &vm_kind, id, out, err);
+}
+
+struct vm_visit {
+	int (*fn)(const struct vm *, void *);
+	void *ctx;
+	struct vm row;
+};
+
+static int visit_vm(void *v)
+{
+	struct vm_visit *vv = v;
+	return vv->fn(&vv->row, vv->ctx);
 }
 
 int vm_list(struct store *s, int (*fn)(const struct vm *, void *), void *ctx,
 	    struct banger_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(s, VM_COLUMNS " ORDER BY id", &st, "cannot list vms", err);
-	if (rc)
-		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct vm vm;
-		read_vm(st, &vm);
-		if (fn(&vm, ctx) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail(s, rc, "cannot list vms", err);
+	struct vm_visit v = { .fn = fn, .ctx = ctx };
+	return list_records(s, &vm_kind, &v.row, visit_vm, &v, err);
 }
 
 int vm_delete(struct store *s, int64_t id, struct banger_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(s, "DELETE FROM vms WHERE id = ?", &st, "cannot delete vm", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	return run_change(s, st, 1, "cannot delete vm", NULL, err);
+	return delete_record(s, &vm_kind, id, err);
 }

@@ -60,7 +60,7 @@ static void scratch_remove(const char *dir)
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d != NULL) {
 		for (struct dirent *e; (e = readdir(d)) != NULL;)
-			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 				(void)unlinkat(fd, e->d_name, 0);	/* a leftover is named below */
 		closedir(d);
 	} else if (fd >= 0) {

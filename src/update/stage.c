@@ -15,20 +15,22 @@
 
 #define STAGE_MAX_BYTES ((off_t)512 << 20)
 
+/* Only an O_TMPFILE will do: SWAP gives the staged copy its name with
+ * linkat(2) of /proc/self/fd/N, which works for an O_TMPFILE and fails
+ * (ENOENT) for a file that had a name and lost it; and a named copy would
+ * be one more file left behind by a crash. A file system without O_TMPFILE
+ * (EOPNOTSUPP; EISDIR from a kernel that predates it) is refused here,
+ * before anything changed, rather than at SWAP. */
 static int open_unnamed(const char *dir, struct banger_error *err)
 {
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0700);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-		return fd >= 0 ? fd : banger_error_set(err, -errno, "cannot stage in %s: %s", dir,
-						       strerror(errno));
-	/* A file system without O_TMPFILE: a unique name, unlinked at once. */
-	char name[4096];
-	snprintf(name, sizeof(name), "%s/.bangerd.stage.XXXXXX", dir);
-	fd = mkostemp(name, O_CLOEXEC);
-	if (fd < 0)
-		return banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
-	unlink(name);
-	return fd;
+	if (fd >= 0)
+		return fd;
+	if (errno == EOPNOTSUPP || errno == EISDIR)
+		return banger_error_set(err, -EOPNOTSUPP,
+					"cannot stage in %s: its file system has no O_TMPFILE, which the "
+					"update needs (ext4, xfs, btrfs and tmpfs have it)", dir);
+	return banger_error_set(err, -errno, "cannot stage in %s: %s", dir, strerror(errno));
 }
 
 /* Copy src into dst, at most STAGE_MAX_BYTES: a file that grows while

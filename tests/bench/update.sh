@@ -135,8 +135,9 @@ if command -v dpkg-query >/dev/null && [ -d /var/lib/dpkg/info ]; then
 	cp "$BANGERD" "$pkgdir/bangerd"
 	owned=$(command -v dpkg-query)
 	PACKAGE_OWNER=$BUILD/tests/package_owner
-	[ "$("$PACKAGE_OWNER" "$pkgdir/bangerd")" = - ] && [ "$("$PACKAGE_OWNER" "$owned")" = dpkg ] ||
-		{ log "package_owner does not answer as expected"; exit 1; }
+	if ! { [ "$("$PACKAGE_OWNER" "$pkgdir/bangerd")" = - ] && [ "$("$PACKAGE_OWNER" "$owned")" = dpkg ]; }; then
+		log "package_owner does not answer as expected"; exit 1
+	fi
 	HF_NAMES=(dpkg-unowned package-unowned dpkg-owned package-owned)
 	HF_CMDS=(
 		"dpkg-query -S -- $pkgdir/bangerd"

@@ -44,8 +44,8 @@ pkg_state() {
 
 @test "a fleet on the old package: --check changes nothing; upgraded through apt, batch by batch; again: changed=0; the downgrade refused in pre-flight, nothing installed" {
 	for ((k = 1; k <= N; k++)); do
-		ROWS[$k]=$(on "$k" "$FIXTURE" list "$SDB")
-		BEFORE[$k]=$(pkg_state "$k")
+		ROWS[k]=$(on "$k" "$FIXTURE" list "$SDB")
+		BEFORE[k]=$(pkg_state "$k")
 	done
 	# first a dry run: every host's verdict, and nothing installed anywhere
 	rollout --check -e banger_deb="$DEB_A"

@@ -21,6 +21,7 @@ teardown() { common_teardown; }
 	run --separate-stderr "$BANGERD" --db "$WORK/no-such-dir/x.db" --check-migrations
 	[ "$status" -eq 3 ]
 	[ -z "$output" ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[ "$stderr" = "bangerd: cannot inspect $WORK/no-such-dir/x.db: the database's directory $WORK/no-such-dir does not exist" ]
 	run --separate-stderr "$BANGERD" --db "$WORK/no-such-dir/x.db" --check-migrations --json
 	[ "$status" -eq 3 ]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each @test runs in a subshell of its own: what one sets is meant for it alone
 # bangerd under load and hostile clients (issue 28): idle, half-line and
 # reconnecting connections, descriptor exhaustion, a low descriptor limit,
 # and requests that are JSON only at first sight. Each case runs a
@@ -12,7 +13,6 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-BANGER=$BANGER_BUILD/banger
 CROWD=$BANGER_BUILD/tests/crowd
 
 setup() {
@@ -131,8 +131,10 @@ judged() {
 }
 
 @test "ulimit -n 16: bangerd refuses with one line and a non-zero exit, never a silent 0" {
+	# shellcheck disable=SC2016,SC2153 # $0..$2: the inner shell's; BANGERD is helpers.bash's (load)
 	run --separate-stderr bash -c 'ulimit -n 16 && exec timeout 10 "$0" --db "$1" --socket "$2"' \
 		"$BANGERD" "$DB" "$SOCK"
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	echo "exit $status: $stderr"
 	[ "$status" -ne 0 ]
 	[ "$status" -ne 124 ]	# it did not hang either
@@ -166,6 +168,7 @@ judged() {
 
 @test "requests are exactly JSON: a NUL, invalid UTF-8, non-JSON numbers are refused; CR is whitespace" {
 	start_daemon
+	# shellcheck disable=SC2059 # the request is the format: printf turns its \0, \xHH, \t... into the bytes sent
 	ask() { printf "$1" | "$CROWD" ask "$SOCK"; }
 	for req in '{"cmd":"status"}\0garbage\n' '{"cmd":"st\xc3\x28tus"}\n' '{"cmd":"status\xed\xa0\x80"}\n' \
 		'{"cmd":"status","n":0x1p3}\n' '{"cmd":"status","n":-nan}\n' '{"cmd":"status","n":007}\n' \

@@ -24,6 +24,7 @@ teardown() {
 	[ "$(stat -c %a "$SOCK")" = 600 ]
 	run "$BANGER" status --socket "$SOCK"
 	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	[[ "$output" == "bangerd $("$BANGERD" --version), pid $DAEMON, up "*", schema compatible" ]]
 	run "$BANGER" status --socket "$SOCK" --json
 	[ "$(jq -r .pid <<<"$output")" = "$DAEMON" ]
@@ -194,6 +195,7 @@ activated() {
 	start_daemon
 	sleep 0.05	# start_daemon's last connection closed
 	local fds
+	# shellcheck disable=SC2012 # /proc/PID/fd: its names are numbers, ls only counts them
 	fds=$(ls "/proc/$DAEMON/fd" | wc -l)
 	coproc CLIENT { "$LISTEN" halves "$SOCK" '{"cmd":"status"}' 5; }
 	# copies: bash closes a coprocess's own descriptors when it exits
@@ -205,6 +207,7 @@ activated() {
 	# accepted once the daemon holds one more descriptor (a connection
 	# without its line has LINE_DEADLINE_MS from its accept: no long sleeps)
 	for _ in $(seq 100); do
+		# shellcheck disable=SC2012 # /proc/PID/fd: its names are numbers, ls only counts them
 		[ "$(ls "/proc/$DAEMON/fd" | wc -l)" -gt "$fds" ] && break
 		sleep 0.01
 	done

@@ -27,6 +27,7 @@ teardown() { common_teardown; }
 # A dpkg database of our own, seen at /var/lib/dpkg by package_owner only.
 fake_dpkg() {	# PATH... -> one answer a line
 	[ "$(id -u)" -eq 0 ] || skip "needs root for a private mount"
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	unshare --mount --propagation private sh -c 'mount --bind "$1" /var/lib/dpkg && shift && exec "$@"' \
 		_ "$FAKE" "$OWNER" "$@"
 }
@@ -76,7 +77,7 @@ make_fake() {
 
 @test "no dpkg database: nothing is owned" {
 	make_fake
-	rm -rf "$FAKE"/*
+	rm -rf "${FAKE:?}"/*
 	run fake_dpkg /w/a /usr/bin/dpkg
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '%s\n' - -)" ]
@@ -87,5 +88,6 @@ make_fake() {
 	printf '/w/a\n/w/a.x\n' > "$FAKE/diversions"
 	run --separate-stderr fake_dpkg /w/b
 	[ "$status" -eq 1 ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[[ "$stderr" == *"/var/lib/dpkg/diversions: not a list of triples"* ]]
 }

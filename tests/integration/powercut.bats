@@ -18,6 +18,6 @@ load helpers
 	[[ "$last" =~ ^powercut:\ ([0-9]+)\ cuts,\ ([0-9]+)\ recovered,\ 0\ inconsistent$ ]]
 	# every durability point of two updates: far more than a handful
 	[ "${BASH_REMATCH[1]}" -ge 20 ] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
-	# banger staged through O_TMPFILE, as on ext4, not through its fallback
+	# banger staged through O_TMPFILE, as on ext4 (it refuses a file system without it)
 	[[ "$output" == *"update: the staged copy was made with O_TMPFILE"* ]]
 }

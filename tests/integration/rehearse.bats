@@ -115,6 +115,7 @@ duplicate_a_digest() {
 	run --separate-stderr "$BANGERD_BAD" --db "$DB" --rehearse-migrations --scratch "$WORK/missing"
 	[ "$status" -eq 3 ]
 	[ -z "$output" ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[[ "$stderr" == "bangerd: cannot rehearse: the scratch $WORK/missing is not a directory" ]]
 	# a scratch that already holds a copy is not ours to overwrite
 	echo precious > "$SCRATCH/banger.db"

@@ -68,6 +68,7 @@ install_state() { dir_state "$WORK" | grep -v 'daemon.log'; dir_state "$BANGER_U
 	check_only --from "$BANGERD_BAD"
 	[ "$status" -eq 7 ]
 	[ -z "$output" ]
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[[ "$stderr" == *"refused: the new release's migrations fail on a copy of the live database: migration 4 unique_image_digest: 'UNIQUE constraint failed: images.digest'"* ]]
 	[ "$(install_state)" = "$before" ]
 	check_only --json --from "$BANGERD_BAD"

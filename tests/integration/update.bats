@@ -335,6 +335,22 @@ assert_untouched() {
 	assert_untouched
 }
 
+# A file system without O_TMPFILE (tests/tools/notmpfile.c): SWAP could
+# not link any other staged copy in, so STAGE refuses it, before anything
+# changed.
+@test "a file system without O_TMPFILE: refused at STAGE with one line, exit 4, nothing changed or left" {
+	PID_BEFORE=$(status_field .pid)
+	BEFORE=$(cd "$STATE" && ls -A)
+	BIN_BEFORE=$(cd "$INST/bin" && ls -A)
+	LD_PRELOAD=$BANGER_BUILD/tests/libnotmpfile.so update --from "$STAGED_BANGERD"
+	echo "$stderr"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"notmpfile: $INST/bin: EOPNOTSUPP (injected)"* ]]
+	[ "$(grep -c "cannot stage in $INST/bin: its file system has no O_TMPFILE, which the update needs (ext4, xfs, btrfs and tmpfs have it)" <<<"$stderr")" = 1 ]
+	assert_untouched
+	[ "$(cd "$STATE" && ls -A)" = "$BEFORE" ]
+}
+
 @test "EIO while backing up: exit 3, a clear error, nothing changed or left" {
 	update_with_eio "$STATE/banger.db.pre-update" 8192
 	[ "$status" -eq 3 ]

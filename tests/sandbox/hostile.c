@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,9 +539,17 @@ static int attack_stall_in_kernel(void)
 	return result(stat(sibling("stall/x"), &st), "stat in the stalled file system");
 }
 
-/* The positive control: an honest answer is relayed. */
+static bool rehearsing;	/* run as --rehearse-migrations, not --check-migrations */
+
+/* The positive control: an honest answer is relayed. Its check says
+ * migrations are needed, so banger rehearses them: it answers that too,
+ * as a real bangerd would. */
 static int attack_honest(void)
 {
+	if (rehearsing) {
+		printf("rehearsed: applied [3] in 1 ms; copy of 4096 bytes is consistent\n");
+		return 0;
+	}
 	printf("migrations needed: pending [3] (binary will apply on first Open)\n");
 	return 1;
 }
@@ -568,6 +577,7 @@ static const struct {
 int main(int argc, char *argv[])
 {
 	db = argc > 2 ? argv[2] : "/nonexistent";
+	rehearsing = argc > 3 && strcmp(argv[3], "--rehearse-migrations") == 0;
 	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
 		if (strcmp(attacks[i].name, ATTACK) == 0)
 			return attacks[i].fn();

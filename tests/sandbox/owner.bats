@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each @test runs in a subshell of its own: what one sets is meant for it alone
 # The boundary between the state directory's owner and root (issue 26).
 # As under systemd's DynamicUser, the state directory belongs to an
 # unprivileged uid (4321 here) that an attacker controls, and banger
@@ -42,7 +43,6 @@ setup() {
 	"$BANGERD_R2" --db "$WORK/state/banger.db" --migrate >/dev/null
 	"$FIXTURE" seed "$WORK/state/banger.db" 2
 	chown -R $OWNER:$OWNER "$WORK/state"
-	DUMP=$("$FIXTURE" dump "$WORK/state/banger.db")
 	# root's files the owner would like to own, change or read
 	echo secret > "$WORK/x/precious"
 	chmod 600 "$WORK/x/precious"
@@ -50,7 +50,7 @@ setup() {
 }
 
 teardown() {
-	[ -n "${BG:-}" ] && kill $BG 2>/dev/null
+	[ -n "${BG:-}" ] && kill "$BG" 2>/dev/null
 	[ -n "${WORK:-}" ] && common_teardown
 }
 
@@ -72,11 +72,14 @@ assert_root_files_intact() {
 }
 
 @test "a journal forged in the state directory is not read: no command runs" {
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	as_owner sh -c 'printf "step=swapping\ntarget=/nonexistent/bangerd\nrestart=cmd:id > %s\n" "$1" \
 		> "$2/update.journal"' _ "$WORK/x/root-ran" "$WORK/state"
 	run --separate-stderr "$BANGER" update --recover --state-dir "$WORK/state"
 	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	update --from "$BANGERD"
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr (in update)
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	assert_root_files_intact
@@ -173,6 +176,7 @@ plant() {
 }
 
 @test "the owner holding flock on its directory and every file in it: updates are not blocked" {
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	owner_bg sh -c 'cd "$1" && exec flock . flock banger.db sleep 60' _ "$WORK/state"
 	sleep 0.5
 	update --from "$BANGERD"
@@ -242,6 +246,7 @@ x/bangerd" ]
 		SELECT 'big' || i, 'sha256:' || printf('%064d', i), i, 'now' FROM n"
 	# (only the children of this test's banger update: its command line
 	# names this state dir)
+	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	owner_bg sh -c 'while :; do
 		for p in $(pgrep -x -u "$2" banger); do
 			read -r _ _ _ pp _ < "/proc/$p/stat" || continue
@@ -249,7 +254,7 @@ x/bangerd" ]
 		done
 	done' _ "$WORK/state" $OWNER 2>/dev/null
 	update --from "$BANGERD"
-	kill $BG; wait $BG 2>/dev/null || true; BG=
+	kill "$BG"; wait "$BG" 2>/dev/null || true; BG=
 	echo "$stderr"
 	[ "$status" -ne 124 ]	# timeout 120: it did not hang with the lock held
 	[ "$status" -eq 3 ]

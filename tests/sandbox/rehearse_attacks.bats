@@ -20,6 +20,7 @@ HOSTILE=$BANGER_BUILD/tests/hostile-rehearse
 setup() {
 	common_setup
 	mkdir -p "$WORK/state" "$WORK/bin"
+	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
 	"$BANGERD" --db "$WORK/state/banger.db" --migrate >/dev/null
 	"$FIXTURE" seed "$WORK/state/banger.db" 3 >/dev/null
 	rm -f /tmp/banger-hostile-created
@@ -45,6 +46,7 @@ rehearse() {
 }
 
 assert_contained() {
+	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[ "$status" -eq 3 ] || { echo "exit $status, stdout: $output, stderr: $stderr"; return 1; }
 	[[ "$stderr" != *"ATTACK WORKED"* ]]
 	[ "$(jq -r .rehearsal <<<"$output")" = not_trusted ]
