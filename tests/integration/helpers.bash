@@ -98,3 +98,38 @@ stop_daemon() {
 	DAEMON=
 	return $rc
 }
+
+# A restart command as a service manager would be, at $WORK/restart.sh:
+# stop the daemon of $WORK/daemon.pid, start $WORK/inst/bin/bangerd on
+# $WORK/state again (update.bats, rehearse_update.bats).
+write_restart_script() {
+	cat > "$WORK/restart.sh" <<-'SH'
+	#!/bin/sh
+	# stop the daemon of the pidfile, start the installed bangerd again
+	dir=$(dirname "$0")
+	if [ -f "$dir/daemon.pid" ]; then
+		pid=$(cat "$dir/daemon.pid"); kill "$pid" 2>/dev/null
+		# gone, or a zombie that this machine's init has yet to reap
+		while [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
+	fi
+	"$dir/inst/bin/bangerd" --state-dir "$dir/state" >>"$dir/daemon.log" 2>&1 &
+	echo $! > "$dir/daemon.pid"
+	SH
+	chmod +x "$WORK/restart.sh"
+}
+
+# policy_covers POLICY COMMAND...: run COMMAND under strace; every system
+# call it makes (but the execve strace makes to start it) must have a line
+# in POLICY, or say which do not (policy_trace*.bats: a policy derived with
+# strace stays so).
+policy_covers() {
+	local policy=$1 missing='' sc
+	shift
+	strace -f -qq -o "$WORK/.trace" "$@" >/dev/null 2>&1 || true
+	while read -r sc; do
+		grep -qE "^${sc}\??( |$)" "$policy" || missing="$missing $sc"
+	done < <(sed -E 's/^[0-9]+ +//; s/\(.*//' "$WORK/.trace" | grep -E '^[a-z_0-9]+$' |
+		grep -vx execve | sort -u)
+	rm -f "$WORK/.trace"
+	[ -z "$missing" ] || { echo "not in the policy:$missing"; return 1; }
+}

@@ -18,17 +18,7 @@ setup() {
 	mkdir -p "$INST/bin" "$STATE"
 	cp "$BANGERD_R2" "$INST/bin/bangerd"
 	DB=$STATE/banger.db SOCK=$STATE/bangerd.sock
-	cat > "$WORK/restart.sh" <<-'SH'
-	#!/bin/sh
-	dir=$(dirname "$0")
-	if [ -f "$dir/daemon.pid" ]; then
-		pid=$(cat "$dir/daemon.pid"); kill "$pid" 2>/dev/null
-		while [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
-	fi
-	"$dir/inst/bin/bangerd" --state-dir "$dir/state" >>"$dir/daemon.log" 2>&1 &
-	echo $! > "$dir/daemon.pid"
-	SH
-	chmod +x "$WORK/restart.sh"
+	write_restart_script
 	export XDG_RUNTIME_DIR=
 	"$WORK/restart.sh"
 	wait_for 0.0.2

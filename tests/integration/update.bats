@@ -18,19 +18,7 @@ setup() {
 	cp "$HOOKS/banger" "$INST/bin/banger"	# can pause before a step (test hook)
 	DB=$STATE/banger.db
 	SOCK=$STATE/bangerd.sock
-	cat > "$WORK/restart.sh" <<-'SH'
-	#!/bin/sh
-	# stop the daemon of the pidfile, start the installed bangerd again
-	dir=$(dirname "$0")
-	if [ -f "$dir/daemon.pid" ]; then
-		pid=$(cat "$dir/daemon.pid"); kill "$pid" 2>/dev/null
-		# gone, or a zombie that this machine's init has yet to reap
-		while [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
-	fi
-	"$dir/inst/bin/bangerd" --state-dir "$dir/state" >>"$dir/daemon.log" 2>&1 &
-	echo $! > "$dir/daemon.pid"
-	SH
-	chmod +x "$WORK/restart.sh"
+	write_restart_script
 	export XDG_RUNTIME_DIR=	# the socket lives in the state dir
 	"$WORK/restart.sh"
 	wait_for_daemon
