@@ -122,7 +122,10 @@ int update_run_job(const struct staged *staged, char *const argv[], const char *
 	struct sandbox_spec spec = {
 		.exec_fd = staged->exec_fd, .argv = argv, .policy = policy,
 		.read_paths = read_paths, .exec_paths = exec_paths,
-		.timeout_ms = job->timeout_ms, .cpu_seconds = (job->timeout_ms + 999) / 1000,
+		/* RLIMIT_CPU a second past the deadline: a child that
+		 * spins is killed by the clock, and says so, never by a race
+		 * between the two at the same second. */
+		.timeout_ms = job->timeout_ms, .cpu_seconds = (job->timeout_ms + 999) / 1000 + 1,
 		.memory_bytes = job->memory_bytes,
 		.set_identity = set_identity, .uid = owner.uid, .gid = owner.gid,
 		.mount_namespace = true, .ns_data_paths = ns_data,
