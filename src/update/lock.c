@@ -71,7 +71,9 @@ static int trusted(int fd, bool last)
  * following a symlink, each component checked by trusted(); missing
  * components are made (0700) when create. Returns the last one's
  * descriptor (O_RDONLY, so that it can be flocked) or < 0. */
-static int open_chain(const char *path, bool create, const char **bad)
+/* bad gets the name of the component that was refused: a copy, since
+ * the name lives in this function's own buffer. */
+static int open_chain(const char *path, bool create, char *bad, size_t bad_size)
 {
 	char copy[PATH_MAX], *save = NULL;
 	/* Root follows no symlink on the way; anyone else is only ever
@@ -79,14 +81,14 @@ static int open_chain(const char *path, bool create, const char **bad)
 	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0);
 	snprintf(copy, sizeof(copy), "%s", path);
 	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	*bad = "/";
+	snprintf(bad, bad_size, "/");
 	int rc = fd < 0 ? -errno : trusted(fd, false);
 	for (char *c = strtok_r(copy, "/", &save); rc == 0 && c; c = strtok_r(NULL, "/", &save)) {
 		bool last = save == NULL || save[strspn(save, "/")] == '\0';
 		int next = openat(fd, c, flags);
 		if (next < 0 && errno == ENOENT && create && (mkdirat(fd, c, 0700) == 0 || errno == EEXIST))
 			next = openat(fd, c, flags);
-		*bad = c;
+		snprintf(bad, bad_size, "%s", c);
 		rc = next < 0 ? -errno : trusted(next, last);
 		close(fd);
 		fd = next;
@@ -98,13 +100,13 @@ static int open_chain(const char *path, bool create, const char **bad)
 
 int update_dir_open(bool create, int *fd, char *path, size_t size, struct banger_error *err)
 {
-	const char *bad = "";
+	char bad[NAME_MAX + 1] = "";
 	*fd = -1;
 	int rc = update_dir_path(path, size);
 	if (rc != 0)
 		return banger_error_set(err, rc, "no directory for the update's journal and lock "
 					"(set BANGER_UPDATE_DIR): %s", strerror(-rc));
-	rc = open_chain(path, create, &bad);
+	rc = open_chain(path, create, bad, sizeof(bad));
 	if (rc >= 0) {
 		*fd = rc;
 		return 0;

@@ -78,7 +78,7 @@ assert_root_files_intact() {
 	run --separate-stderr "$BANGER" update --recover --state-dir "$WORK/state"
 	[ "$status" -eq 0 ]
 	# shellcheck disable=SC2153 # BANGERD is helpers.bash's (load)
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr (in update)
 	echo "$stderr"
 	[ "$status" -eq 0 ]
@@ -103,12 +103,12 @@ forged_journal() {
 	forged_journal
 	chown 0 "$BANGER_UPDATE_DIR/update.journal"
 	chmod 620 "$BANGER_UPDATE_DIR/update.journal"
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 6 ]
 	[[ "$stderr" == *"refusing the update journal"*"writable by others"* ]]
 	rm "$BANGER_UPDATE_DIR/update.journal"
 	ln -s "$WORK/x/precious" "$BANGER_UPDATE_DIR/update.journal"
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 6 ]
 	[[ "$stderr" == *"refusing the update journal"*"symlink"* ]]
 	[ "$(sha256sum < "$WORK/bin/bangerd")" = "$(sha256sum < "$BANGERD_R2")" ]
@@ -117,17 +117,17 @@ forged_journal() {
 
 @test "an update directory that another uid owns or can write is refused" {
 	chown $OWNER "$BANGER_UPDATE_DIR"
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"refusing the update directory"* ]]
 	chown 0 "$BANGER_UPDATE_DIR"
 	chmod 0770 "$BANGER_UPDATE_DIR"
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 3 ]
 	chmod 0700 "$BANGER_UPDATE_DIR"
 	mkdir -m 0777 "$WORK/open"
 	mkdir -m 0700 "$WORK/open/upd"
-	BANGER_UPDATE_DIR=$WORK/open/upd update --from "$BANGERD"
+	BANGER_UPDATE_DIR=$WORK/open/upd update --from "$STAGED_BANGERD"
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"refusing the update directory"*"'open'"* ]]
 	[ "$(sha256sum < "$WORK/bin/bangerd")" = "$(sha256sum < "$BANGERD_R2")" ]
@@ -135,7 +135,7 @@ forged_journal() {
 
 @test "the symlink of issue 26 at update.journal.tmp: root's file keeps its owner and content" {
 	as_owner ln -s "$WORK/x/precious" "$WORK/state/update.journal.tmp"
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	[ "$status" -eq 0 ]
 	assert_root_files_intact
 }
@@ -159,16 +159,17 @@ plant() {
 			cp "$BANGERD_R2" "$WORK/bin/bangerd"
 			rm -f "$WORK/bin/bangerd.prev"
 			plant $kind "$name" || continue
-			update --from "$BANGERD"
+			update --from "$STAGED_BANGERD"
 			echo "$kind at $name: exit $status: $stderr" | head -3
 			[ "$status" -eq 0 ] || [ "$status" -eq 3 ] || { echo "unexpected exit $status"; return 1; }
 			# the target is whole: the old or the new binary
-			cmp -s "$WORK/bin/bangerd" "$BANGERD_R2" || cmp -s "$WORK/bin/bangerd" "$BANGERD"
+			cmp -s "$WORK/bin/bangerd" "$BANGERD_R2" || cmp -s "$WORK/bin/bangerd" "$STAGED_BANGERD"
 			[ ! -e "$BANGER_UPDATE_DIR/update.journal" ]
 			[ "$kind" != hardlink ] || rm -f "$WORK/state/$name"	# root's own plant; precious is checked below
 			assert_root_files_intact
 			rm -rf "$WORK/state/$name"
 			# the database is whole, migrated or not
+			# shellcheck disable=SC2153 # BANGERD: set by helpers.bash
 			run "$BANGERD" --db "$WORK/state/banger.db" --check-migrations
 			[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
 		done
@@ -179,11 +180,11 @@ plant() {
 	# shellcheck disable=SC2016 # expanded by the inner shell, not here
 	owner_bg sh -c 'cd "$1" && exec flock . flock banger.db sleep 60' _ "$WORK/state"
 	sleep 0.5
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	run --separate-stderr "$BANGER" update --check-only --state-dir "$WORK/state" \
-		--target "$WORK/bin/bangerd" --from "$BANGERD"
+		--target "$WORK/bin/bangerd" --from "$STAGED_BANGERD"
 	[ "$status" -eq 1 ]	# --no-restart: the migration is still pending
 }
 
@@ -201,7 +202,7 @@ plant() {
 	python3 "$WORK/fake.py" "$WORK/fake.sock" > "$WORK/fake.out" &
 	BG=$!
 	for _ in $(seq 100); do grep -q ready "$WORK/fake.out" 2>/dev/null && break; sleep 0.05; done
-	update --from "$BANGERD" --socket "$WORK/fake.sock" --json
+	update --from "$STAGED_BANGERD" --socket "$WORK/fake.sock" --json
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .result <<<"$output")" = updated ]
@@ -214,7 +215,7 @@ x"
 x/bangerd"
 	run --separate-stderr "$BANGER" update --state-dir "$WORK/state" --no-restart \
 		--target "$WORK/q\"d\\
-x/bangerd" --from "$BANGERD" --json
+x/bangerd" --from "$STAGED_BANGERD" --json
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .target <<<"$output")" = "$WORK/q\"d\\
 x/bangerd" ]
@@ -253,7 +254,7 @@ x/bangerd" ]
 			tr "\0" " " < "/proc/$pp/cmdline" | grep -qF -- "$1" && kill -STOP "$p"
 		done
 	done' _ "$WORK/state" $OWNER 2>/dev/null
-	update --from "$BANGERD"
+	update --from "$STAGED_BANGERD"
 	kill "$BG"; wait "$BG" 2>/dev/null || true; BG=
 	echo "$stderr"
 	[ "$status" -ne 124 ]	# timeout 120: it did not hang with the lock held
