@@ -79,7 +79,7 @@ int store_copy_make_plain(const char *dest, struct banger_error *err)
 	return rc;
 }
 
-static int backup_from(sqlite3 *src, const char *path, void *ctx, struct banger_error *err)
+int store_copy_snapshot(sqlite3 *src, const char *path, void *ctx, struct banger_error *err)
 {
 	(void)path;
 	const char *dest = ctx;
@@ -155,7 +155,7 @@ int store_backup(const char *path, const char *dest, struct banger_error *err)
 		return banger_error_set(err, rc, "%s: cannot give it to the database's owner: %s", tmp,
 					strerror(-rc));
 	}
-	rc = store_read_consistent(path, backup_from, tmp, err);
+	rc = store_read_consistent(path, store_copy_snapshot, tmp, err);
 	if (rc == STORE_READ_FRESH)
 		rc = 0;	/* nothing there yet: an empty file is an empty database */
 	if (rc == 0 && rename(tmp, dest) != 0)	/* fsynced by store_copy_make_plain() */

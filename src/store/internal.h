@@ -57,6 +57,12 @@ int store_copy_into(sqlite3 *src, const char *dest, int dest_flags, const char *
  * 0 or a negative errno with err. backup.c says why. */
 int store_copy_make_plain(const char *dest, struct banger_error *err);
 
+/* A store_read_fn: one snapshot of src into the existing regular file
+ * ctx (a path; emptied first through its own descriptor, never followed),
+ * made a plain one-file database and fsynced. The backup's and the
+ * rehearsal's copy. backup.c. */
+int store_copy_snapshot(sqlite3 *src, const char *path, void *ctx, struct banger_error *err);
+
 int id_list_push(struct id_list *list, int64_t id);
 
 /* The read-write store's handle and path, for records.c. */

@@ -28,25 +28,6 @@
 
 #define COPY_NAME "banger.db"
 
-static int copy_snapshot(sqlite3 *src, const char *path, void *ctx, struct banger_error *err)
-{
-	(void)path;
-	const char *dest = ctx;
-	/* Afresh each time: a copy thrown away by a retry leaves no page.
-	 * Through a descriptor: the sandbox's policy has no truncate(path). */
-	int fd = open(dest, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, 0) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return banger_error_set(err, -e, "%s: %s", dest, strerror(e));
-	}
-	close(fd);
-	int rc = store_copy_into(src, dest, SQLITE_OPEN_READWRITE,
-				 "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", err);
-	return rc == 0 ? store_copy_make_plain(dest, err) : rc;
-}
-
 static void remove_copy(const char *copy)
 {
 	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
@@ -72,7 +53,7 @@ static int make_copy(const char *live, const char *scratch_dir, char *copy, size
 		return banger_error_set(err, -errno, "the scratch is unusable: %s: %s", copy,
 					strerror(errno));
 	close(fd);
-	int rc = store_read_consistent(live, copy_snapshot, copy, err);
+	int rc = store_read_consistent(live, store_copy_snapshot, copy, err);
 	if (rc == STORE_READ_FRESH)
 		rc = 0;	/* nothing there yet: the empty copy is the fresh install */
 	if (rc == 0 && stat(copy, &st) != 0)
