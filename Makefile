@@ -431,16 +431,22 @@ FUZZ_TARGETS := policy line control classify elf
 fuzz: $(CONFIG_H)
 	@$(MAKE) --no-print-directory DEB_DEPS="clang libclang-rt-14-dev" deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD_DIR)/fuzz/fuzz_%)
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		rm -rf $(BUILD_DIR)/fuzz/corpus/$$t; mkdir -p $(BUILD_DIR)/fuzz/corpus; \
-		cp -R tests/fuzz/corpus/$$t $(BUILD_DIR)/fuzz/corpus/$$t; \
-		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-		ASAN_OPTIONS=detect_leaks=1 $(BUILD_DIR)/fuzz/fuzz_$$t \
-			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
-			-artifact_prefix=$(BUILD_DIR)/fuzz/$$t- $(BUILD_DIR)/fuzz/corpus/$$t 2>&1 | \
-			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true; \
-		test "$${PIPESTATUS[0]}" = 0 || { echo "fuzz: $$t failed"; exit 1; }; \
-	done
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) --output-sync=target $(FUZZ_TARGETS:%=fuzz-run-%)
+
+# Each harness on its own, FUZZ_JOBS at a time (default: one per CPU):
+# libFuzzer's single process uses one CPU, so on two CPUs two harnesses
+# take the time of one.
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+.PHONY: $(FUZZ_TARGETS:%=fuzz-run-%)
+$(FUZZ_TARGETS:%=fuzz-run-%): fuzz-run-%:
+	@rm -rf $(BUILD_DIR)/fuzz/corpus/$*; mkdir -p $(BUILD_DIR)/fuzz/corpus
+	@cp -R tests/fuzz/corpus/$* $(BUILD_DIR)/fuzz/corpus/$*
+	@echo "fuzz: $* for $(FUZZ_SECONDS)s"
+	@ASAN_OPTIONS=detect_leaks=1 $(BUILD_DIR)/fuzz/fuzz_$* \
+		-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD_DIR)/fuzz/$*- $(BUILD_DIR)/fuzz/corpus/$* 2>&1 | \
+		{ grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true; }; \
+		test "$${PIPESTATUS[0]}" = 0 || { echo "fuzz: $* failed"; exit 1; }
 
 .SECONDEXPANSION:
 $(BUILD_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $$(FUZZ_SRCS_$$*) $(wildcard include/banger/*.h) \
