@@ -66,55 +66,51 @@ static bool line_is(const char *start, const char *end, const char *key, size_t 
 	return (size_t)(end - start) == key_len && memcmp(start, key, key_len) == 0;
 }
 
-/* 1 when some line of buf[0, len) is the name key. Line by line (memchr
- * is fast, and most lines are not of the key's length): a search for the
- * key itself stops at every name that shares its directory. */
-static int lists_name(const char *buf, size_t len, const char *key, size_t key_len)
+/* 1 when some line of the list dir/name is the name key, 0 when none,
+ * or a negative errno. Read in pieces through one buffer, line by line
+ * (memchr is fast, and most lines are not of the key's length: a search
+ * for the key itself stops at every name that shares its directory);
+ * a buffer as large as the largest list (4 MB here) cost a page fault
+ * per 4 KiB of it in every update. A line longer than the buffer is
+ * longer than any key. */
+static int list_holds(int dir, const char *name, const char *key, size_t key_len)
 {
-	const char *end = buf + len, *at = buf;
-	while (at < end) {
-		const char *stop = memchr(at, '\n', (size_t)(end - at));
-		if (!stop)
-			stop = end;
-		if ((size_t)(stop - at) >= key_len && line_is(at, stop, key, key_len))
-			return 1;
-		at = stop + 1;
-	}
-	return 0;
-}
-
-struct file_buf {
-	char *data;
-	size_t cap;
-};
-
-static int slurp(int dir, const char *name, struct file_buf *b, size_t *len)
-{
+	char buf[64 * 1024];
 	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		int e = -errno;
-		if (fd >= 0)
-			close(fd);
-		return e;
-	}
-	size_t want = (size_t)st.st_size + 1;
-	if (want > b->cap) {
-		char *grown = realloc(b->data, want);
-		if (!grown) {
-			close(fd);
-			return -ENOMEM;
+	if (fd < 0)
+		return -errno;
+	size_t have = 0;	/* an unfinished line, kept at buf's start */
+	bool long_line = false;	/* inside a line longer than buf */
+	int found = 0;
+	while (found == 0) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			found = -errno;
+			break;
 		}
-		b->data = grown;
-		b->cap = want;
+		const char *at = buf, *end = buf + have + (size_t)n, *nl;
+		while (found == 0 && (nl = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+			found = !long_line && (size_t)(nl - at) >= key_len && line_is(at, nl, key, key_len);
+			long_line = false;
+			at = nl + 1;
+		}
+		if (n == 0) {	/* the end: a last line without its newline */
+			found = found || (!long_line && (size_t)(end - at) >= key_len &&
+					  line_is(at, end, key, key_len));
+			break;
+		}
+		have = (size_t)(end - at);
+		if (have == sizeof(buf)) {
+			long_line = true;
+			have = 0;
+		} else {
+			memmove(buf, at, have);
+		}
 	}
-	*len = 0;
-	ssize_t n = 0;
-	while (*len < b->cap - 1 && (n = read(fd, b->data + *len, b->cap - 1 - *len)) > 0)
-		*len += (size_t)n;
-	int e = n < 0 ? -errno : 0;
 	close(fd);
-	return e;
+	return found;
 }
 
 /* The package set of a list file's name ("libc6:amd64.list" -> "libc6"),
@@ -138,27 +134,25 @@ static int scan_lists(const char *key, const char *skip, const char *only, char 
 	if (!d)
 		return errno == ENOENT ? 0 : banger_error_set(err, -errno, "cannot read %s: %s",
 							       DPKG_INFO, strerror(errno));
-	struct file_buf b = { 0 };
 	struct dirent *e;
 	char name[256];
 	int rc = 0;
-	size_t key_len = strlen(key), len = 0;
+	size_t key_len = strlen(key);
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		if (!list_package(e->d_name, name, sizeof(name)) || (skip && strcmp(name, skip) == 0) ||
 		    (only && strcmp(name, only) != 0))
 			continue;
-		int r = slurp(dirfd(d), e->d_name, &b, &len);
+		int r = list_holds(dirfd(d), e->d_name, key, key_len);
 		if (r == -ENOENT)
 			continue;	/* removed by dpkg while we read */
 		if (r < 0)
 			rc = banger_error_set(err, r, "cannot read %s/%s: %s", DPKG_INFO, e->d_name,
 					      strerror(-r));
-		else if (lists_name(b.data, len, key, key_len))
-			rc = 1;
+		else
+			rc = r;
 	}
 	if (rc == 1)
 		snprintf(pkg, size, "%s", name);
-	free(b.data);
 	closedir(d);
 	return rc;
 }

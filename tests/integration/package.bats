@@ -91,3 +91,37 @@ make_fake() {
 	# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 	[[ "$stderr" == *"/var/lib/dpkg/diversions: not a list of triples"* ]]
 }
+
+@test "the first line and a last line without a newline are names; a listed name's prefix is not" {
+	make_fake
+	printf '/w/first\n/w/dpkg-query\n/w/last' > "$FAKE/info/pkge.list"
+	printf '/w/dpkg' > "$FAKE/info/pkgf:amd64.list"
+	run fake_dpkg /w/first /w/last /w/las /w/dpkg-query /w/dpkg /w/dpkg-q /w/dpk /w/dpkg-query/
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' pkge pkge - pkge pkgf - - pkge)" ]
+}
+
+@test "a name across the read buffer's edge, after a line longer than the buffer, and a line longer than the buffer that ends in the name" {
+	make_fake
+	# 64 KiB is the reader's buffer (src/update/package.c): names that
+	# straddle it, and a 100 KiB line that ends in a name but is not it.
+	long=$(head -c 102400 /dev/zero | tr '\0' a)
+	{ head -c 65530 /dev/zero | tr '\0' x; printf '\n/w/edge\n'; } > "$FAKE/info/pkge.list"
+	{ printf '/%s\n/w/after\n' "$long"; printf '/%s/w/tail\n' "$long"; } > "$FAKE/info/pkgf.list"
+	run fake_dpkg /w/edge /w/after /w/tail
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' pkge pkgf -)" ]
+}
+
+@test "a list that is a symlink, or that cannot be read, is an error, not a guess" {
+	make_fake
+	ln -s pkga.list "$FAKE/info/evil.list"
+	run --separate-stderr fake_dpkg /w/none
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"cannot read /var/lib/dpkg/info/evil.list: Too many levels of symbolic links"* ]]
+	rm "$FAKE/info/evil.list"
+	mkdir "$FAKE/info/odd.list"
+	run --separate-stderr fake_dpkg /w/none
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"cannot read /var/lib/dpkg/info/odd.list: Is a directory"* ]]
+}
