@@ -186,6 +186,19 @@ int policy_parse(const char *name, const char *text, size_t len, struct sandbox_
 				      ps.name, strerror(-rc));
 		goto out;
 	}
+	/* The syscall numbers as a binary tree, not a chain: the same
+	 * verdicts, but the kernel's work when the child loads the filter
+	 * (checking, translating, compiling and, for its cache, running it
+	 * once per syscall number) follows the path through the chain, and
+	 * so does every call the child makes. Measured here on the check's
+	 * policy: 146 instructions instead of 136, loaded in 46-69 us
+	 * instead of 70-92 us (median of 1000 forked children each). */
+	rc = seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (rc < 0) {
+		rc = banger_error_set(err, rc, "%s: libseccomp cannot build a binary tree: %s", ps.name,
+				      strerror(-rc));
+		goto out;
+	}
 	rc = walk(&ps, text, len, &c);
 	if (rc != 0)
 		goto out;
