@@ -194,6 +194,12 @@ $(RELEASE_BAD): FORCE
 # Install the build and test dependencies that are missing (Debian 12);
 # build-deps: the build's alone. Either installs DEB_DEPS when given.
 .PHONY: build-deps
+# ci-deps: everything .ci/run's steps install on their own (the tests',
+# valgrind, the linters, the fuzzers), at once, so that the steps it runs
+# side by side never run apt-get side by side.
+.PHONY: ci-deps
+ci-deps:
+	@$(MAKE) --no-print-directory DEB_DEPS="$(DEB_DEPS) $(VALGRIND_DEPS) $(LINT_DEPS) $(FUZZ_DEPS)" deps
 build-deps:
 	@$(MAKE) --no-print-directory DEB_DEPS="$(BUILD_DEPS)" deps
 deps:
@@ -293,8 +299,9 @@ bench: build-deps
 # system calls and kills it. Those suites run under ASan+LSan instead
 # (check-sanitize).
 VALGRIND_SUITES := classify migrate report paths backup activation
+VALGRIND_DEPS := valgrind
 check-valgrind: deps
-	@$(MAKE) --no-print-directory DEB_DEPS=valgrind deps
+	@$(MAKE) --no-print-directory DEB_DEPS="$(VALGRIND_DEPS)" deps
 	@$(MAKE) --no-print-directory $(VALGRIND_SUITES:%=$(BUILD_DIR)/tests/unit/test_%)
 	@set -e; for t in $(VALGRIND_SUITES); do \
 		echo "valgrind: test_$$t"; \
@@ -412,6 +419,7 @@ deb:
 # clang with the sanitizers rather than taken from libbanger.a, which gcc
 # built with hardening flags that do not mix with the fuzzer's runtime.
 FUZZ_SECONDS ?= 60
+FUZZ_DEPS := clang libclang-rt-14-dev
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 	-Iinclude -I$(BUILD_DIR)/gen
@@ -429,7 +437,7 @@ FUZZ_TARGETS := policy line control classify elf
 
 .PHONY: fuzz
 fuzz: $(CONFIG_H)
-	@$(MAKE) --no-print-directory DEB_DEPS="clang libclang-rt-14-dev" deps
+	@$(MAKE) --no-print-directory DEB_DEPS="$(FUZZ_DEPS)" deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD_DIR)/fuzz/fuzz_%)
 	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) --output-sync=target $(FUZZ_TARGETS:%=fuzz-run-%)
 
