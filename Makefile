@@ -419,7 +419,7 @@ deb:
 # clang with the sanitizers rather than taken from libbanger.a, which gcc
 # built with hardening flags that do not mix with the fuzzer's runtime.
 FUZZ_SECONDS ?= 60
-FUZZ_DEPS := clang libclang-rt-14-dev
+FUZZ_DEPS := clang libclang-rt-dev
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 	-Iinclude -I$(BUILD_DIR)/gen
