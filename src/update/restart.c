@@ -310,14 +310,23 @@ int update_restart(const char *how, unsigned timeout_s, bool again, char *why, s
 	return rc < 0 ? rc : -ECHILD;
 }
 
+/* Whether a unit that banger has just restarted has died since: failed,
+ * waiting to be restarted, or restarted. systemd counts the restarts it
+ * made itself (NRestarts) from the last start it did not make, so the
+ * `systemctl restart` that precedes this check set the count to 0. */
+static bool unit_died(const struct unit_state *now)
+{
+	return strcmp(now->active, "failed") == 0 || strcmp(now->sub, "auto-restart") == 0 ||
+	       now->restarts > 0;
+}
+
 int update_healthy(const char *how, const char *socket, const char *version, long old_pid,
 		   unsigned timeout_s, char *why, size_t why_size)
 {
 	struct control_status st;
 	struct banger_error err = { 0 };
 	struct timespec t = { 0, 100 * 1000 * 1000 };
-	struct unit_state first, now;
-	int watch = unit_of(how) && unit_state(how, &first) == 0;
+	struct unit_state now;
 	snprintf(why, why_size, "nothing answered");
 	int64_t deadline = banger_now_ms() + (int64_t)timeout_s * 1000;
 	for (;;) {
@@ -331,10 +340,11 @@ int update_healthy(const char *how, const char *socket, const char *version, lon
 			snprintf(why, why_size, "%s", err.msg);
 		}
 		/* A unit that died since it was started will not answer: say
-		 * what systemd says now rather than wait out the timeout. */
-		if (watch && unit_state(how, &now) == 0 &&
-		    (strcmp(now.active, "failed") == 0 || strcmp(now.sub, "auto-restart") == 0 ||
-		     (first.restarts >= 0 && now.restarts > first.restarts))) {
+		 * what systemd says now rather than wait out the timeout. Only
+		 * asked once the daemon has not answered as it should: a
+		 * systemctl process costs more than the status request, and a
+		 * healthy daemon answers the first one. */
+		if (unit_of(how) && unit_state(how, &now) == 0 && unit_died(&now)) {
 			describe(how, &now, why, why_size);
 			return -ECHILD;
 		}

@@ -55,12 +55,18 @@ teardown() { box_teardown; }
 
 @test "a full update that migrates, restarted by systemd: healthy, every row kept, nothing of root's in the state dir" {
 	old_pid=$(status_json .pid)
-	run --separate-stderr inbox banger update --system --from "$STAGED_BANGERD" --timeout 30
+	run --separate-stderr inbox strace -f -qq -e trace=execve -e signal=none -s 64 -o /tmp/update.trace \
+		banger update --system --from "$STAGED_BANGERD" --timeout 30
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$output" = "updated: 0.0.2 -> $("$BANGERD" --version)" ]
 	[[ "$stderr" == *"rehearse: applied [3] in"*"restart: systemd:bangerd.service"*"health: bangerd"* ]]
 	[[ "$stderr" != *"Job for"* ]]
+	# banger asked systemd only for the unit (cat) and the restart: a
+	# daemon healthy at the first status request costs no systemctl show
+	verbs=$(inbox cat /tmp/update.trace | sed -n 's/.*execve("[^"]*systemctl", \[.*"--", "\([a-z-]*\)".*/\1/p' | tr '\n' ' ')
+	echo "systemctl verbs: $verbs"
+	[ "$verbs" = "cat restart " ]
 	[ "$(inbox systemctl is-active bangerd.service)" = active ]
 	[ "$(status_json .version)" = "$("$BANGERD" --version)" ]
 	[ "$(status_json .pid)" != "$old_pid" ]
