@@ -78,6 +78,12 @@ log "mount_floor: $BENCH_PAIRS rounds"
 fl() { sed -n "s/^$1=//p" "$dir/floor"; }
 result 1h "floor under 1e, medians of $(fl rounds) paired rounds vs a plain run: the sandbox's own mount namespace entered alone ($(fl plan_entries) entries) / an empty namespace (unshare, all private) / the whole sandbox" \
 	"$(fl mounts_diff_median_ms) / $(fl unshare_diff_median_ms) / $(fl sandbox_diff_median_ms) ms" "-" "-"
+# The floor of 1g while banger is a dynamically linked program that runs
+# the check in this sandbox: its own start (banger --version) and the
+# sandbox alone (1e), before any staging, against what bwrap adds.
+floor_g=$(fmt '%.2f' "$(calc "($start + $alone) / $bwrap_over")")
+result 1i "floor of 1g: (banger's own start + the sandbox alone, 1e) / (bwrap - bare), before any staging" \
+	"($start + $alone) / $bwrap_over ms = ${floor_g}x" "-" "-"
 
 row() {
 	local name=$1 what=$2
