@@ -56,9 +56,12 @@ static const char *dpkg_name(char *path)
 }
 
 /* A whole line of a .list, [start, end), read as dpkg's list parser
- * reads it, is the name key. */
+ * reads it, is the name key. Most lines are shorter than the key: they
+ * are told apart by their length alone. */
 static bool line_is(const char *start, const char *end, const char *key, size_t key_len)
 {
+	if ((size_t)(end - start) < key_len)
+		return false;
 	if (end > start && end[-1] == '/')
 		end--;
 	while (start < end && (start[0] == '/' || (start[0] == '.' && start + 1 < end && start[1] == '/')))
@@ -92,13 +95,12 @@ static int list_holds(int dir, const char *name, const char *key, size_t key_len
 		}
 		const char *at = buf, *end = buf + have + (size_t)n, *nl;
 		while (found == 0 && (nl = memchr(at, '\n', (size_t)(end - at))) != NULL) {
-			found = !long_line && (size_t)(nl - at) >= key_len && line_is(at, nl, key, key_len);
+			found = !long_line && line_is(at, nl, key, key_len);
 			long_line = false;
 			at = nl + 1;
 		}
 		if (n == 0) {	/* the end: a last line without its newline */
-			found = found || (!long_line && (size_t)(end - at) >= key_len &&
-					  line_is(at, end, key, key_len));
+			found = found || (!long_line && line_is(at, end, key, key_len));
 			break;
 		}
 		have = (size_t)(end - at);
